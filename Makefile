@@ -1,0 +1,48 @@
+# Thin wrapper over CMake presets. `make run` and `make test` are the two
+# commands a fresh Debian 12 machine needs (see README.md).
+JOBS ?= $(shell nproc)
+FUZZ_SECONDS ?= 60
+FILE ?= /usr/lib/python3/dist-packages/pydicom/data/test_files/CT_small.dcm
+
+.PHONY: all deps build run test asan fuzz fuzz-build bench lint clean
+
+all: build
+
+deps:
+	@bash scripts/deps.sh
+
+build: deps
+	cmake --preset release >/dev/null
+	cmake --build build -j $(JOBS)
+
+# Until the server exists, `make run` shows the core at work on a sample file.
+run: build
+	./build/pacsd dump $(FILE)
+
+test: build
+	ctest --test-dir build --output-on-failure -j $(JOBS)
+
+asan: deps
+	cmake --preset asan >/dev/null
+	cmake --build build-asan -j $(JOBS)
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	ctest --test-dir build-asan --output-on-failure -j $(JOBS)
+
+fuzz-build: deps
+	cmake --preset fuzz >/dev/null
+	cmake --build build-fuzz -j $(JOBS)
+
+# Each target runs for FUZZ_SECONDS on a scratch copy of its corpus, so a run
+# never rewrites the committed corpus; crashers are written to build-fuzz/.
+fuzz: fuzz-build
+	@bash scripts/fuzz.sh $(FUZZ_SECONDS)
+
+bench: build
+	bash bench/parse/run.sh
+
+lint:
+	bash scripts/lint.sh
+
+clean:
+	rm -rf build build-debug build-asan build-tsan build-fuzz
