@@ -1,0 +1,12 @@
+/*
+ * cmd.h - the pacsd subcommands. Each takes the arguments after its name
+ * (argv[0] is the subcommand name) and returns the process exit status:
+ * 0 on success, 1 when some input was bad, 2 on usage errors.
+ */
+#ifndef PACSD_CMD_CMD_H
+#define PACSD_CMD_CMD_H
+
+int cmd_dump(int argc, char **argv);
+int cmd_convert(int argc, char **argv);
+
+#endif
