@@ -7,8 +7,10 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config
   zlib1g-dev libjansson-dev libcmocka-dev
+  libjpeg62-turbo-dev libopenjp2-7-dev libcharls-dev libspng-dev
   clang libclang-rt-14-dev
   dcmtk python3-pydicom python3-numpy python3-nibabel
+  python3-gdcm python3-pil libgdcm-tools
 )
 
 missing=()

@@ -15,6 +15,7 @@ struct command {
 static const struct command commands[] = {
 	{"dump", cmd_dump, "print the elements of DICOM files (or DICOM JSON)"},
 	{"convert", cmd_convert, "rewrite a DICOM file in another transfer syntax"},
+	{"render", cmd_render, "render a frame to PNG or JPEG"},
 };
 
 static void usage(FILE *out)
