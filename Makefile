@@ -40,7 +40,7 @@ fuzz: fuzz-build
 
 bench: build
 	bash bench/parse/run.sh
-	@if [ -f bench/render/run.sh ]; then bash bench/render/run.sh; fi
+	bash bench/render/run.sh
 
 lint:
 	bash scripts/lint.sh
