@@ -26,8 +26,9 @@
  *   and its extra bits that fit in 12 bits (nearly every difference of a
  *   real image), the difference itself in one step; longer ones take the
  *   T.81 F.2.2.3 MAXCODE/VALPTR walk. The hot loop runs on a local copy of
- *   the reader (see HOT below). About 4.6 ms for a 512x512 16-bit CT frame
- *   on a 1.5 GHz core, against 41 ms for GDCM through pydicom.
+ *   the reader (see HOT below). About 1 ms for a 512x512 16-bit CT frame
+ *   (some 260 M samples/s) on the build machine, against 7.5 ms for GDCM
+ *   through pydicom.
  *
  *   Prediction follows H.1.2.1: 2^(P-Pt-1) for the first sample of the
  *   scan and of each restart interval, Ra for the rest of that first line,
