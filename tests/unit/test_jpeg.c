@@ -32,6 +32,7 @@
 #include <math.h>
 
 #include "pixel/pixel_int.h"
+#include "pixel_test.h"
 
 struct jref_frame {
 	uint64_t hash;
@@ -1130,20 +1131,6 @@ static void test_dcmcjpeg_roundtrip(void **state)
 /* ---- pydicom's files ------------------------------------------------------
  */
 
-static uint64_t fnv1a(const int32_t *v, size_t n)
-{
-	uint64_t h = 0xCBF29CE484222325ull;
-
-	for (size_t i = 0; i < n; i++) {
-		uint32_t x = (uint32_t)v[i];
-
-		for (int k = 0; k < 4; k++) {
-			h ^= (x >> (8 * k)) & 0xFF;
-			h *= 0x100000001B3ull;
-		}
-	}
-	return h;
-}
 
 static void test_pydicom_files(void **state)
 {
@@ -1202,7 +1189,7 @@ static void test_pydicom_files(void **state)
 			if (!r->lossy) {
 				assert_int_equal(lo, rf->min);
 				assert_int_equal(hi, rf->max);
-				if (fnv1a(f.data, n) != rf->hash)
+				if (pixtest_fnv1a(f.data, n) != rf->hash)
 					fail_msg("%s: hash differs", r->name);
 			}
 			/* Lossy: another IDCT or colour conversion may be off

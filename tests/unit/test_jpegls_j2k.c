@@ -27,6 +27,7 @@
 #include <cmocka.h>
 
 #include "pixel/pixel_int.h"
+#include "pixel_test.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -102,20 +103,6 @@ static uint8_t *slurp(const char *path, size_t *n)
 	return p;
 }
 
-static uint64_t fnv1a(const int32_t *v, size_t n)
-{
-	uint64_t h = 0xCBF29CE484222325ull;
-
-	for (size_t i = 0; i < n; i++) {
-		uint32_t u = (uint32_t)v[i];
-
-		for (int k = 0; k < 4; k++) {
-			h ^= (u >> (8 * k)) & 0xFF;
-			h *= 0x100000001B3ull;
-		}
-	}
-	return h;
-}
 
 static struct pix_desc mkdesc(uint32_t cols, uint32_t rows, uint16_t samples,
 			      uint16_t ba, uint16_t bs, bool is_signed,
@@ -469,8 +456,8 @@ static void test_pydicom_files(void **state)
 			assert_string_equal(pix_photometric_name(pf.photometric),
 					    r->photometric);
 			n = (size_t)pf.rows * pf.cols * pf.samples;
-			if (!r->lossy || fnv1a(pf.data, n) == rf->hash) {
-				assert_true(fnv1a(pf.data, n) == rf->hash);
+			if (!r->lossy || pixtest_fnv1a(pf.data, n) == rf->hash) {
+				assert_true(pixtest_fnv1a(pf.data, n) == rf->hash);
 			} else {
 				/* Lossy and not bit-identical to pydicom's
 				 * decoder: compare the grid by PSNR. */

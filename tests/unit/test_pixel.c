@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "pixel/pixel_int.h"
+#include "pixel_test.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -1151,20 +1152,6 @@ static void test_frames_nomem(void **state)
 
 /* ---- pydicom's test files ------------------------------------------------- */
 
-static uint64_t fnv1a64(const int32_t *v, size_t n)
-{
-	uint64_t h = 0xCBF29CE484222325u;
-
-	for (size_t i = 0; i < n; i++) {
-		uint32_t w = (uint32_t)v[i];
-
-		for (int b = 0; b < 4; b++) {
-			h ^= (w >> (8 * b)) & 0xFF;
-			h *= 0x100000001B3u;
-		}
-	}
-	return h;
-}
 
 static const char *files_dir(void)
 {
@@ -1228,7 +1215,7 @@ static void test_pydicom_files(void **state)
 			fail_msg("%s frame %u: photometric %s, want %s", name,
 				 frame, pix_photometric_name(f.photometric),
 				 photo);
-		if (fnv1a64(f.data, count) != hash) {
+		if (pixtest_fnv1a(f.data, count) != hash) {
 			int32_t lo = INT32_MAX, hi = INT32_MIN;
 
 			for (size_t i = 0; i < count; i++) {
