@@ -388,7 +388,7 @@ static enum pc_status set_text(struct pc_config *cfg, const struct opt *o,
 			       const char *where)
 {
 	void *field = (char *)cfg + o->off;
-	uint64_t v;
+	uint64_t v = 0;
 	enum pc_status st;
 
 	switch (o->type) {
