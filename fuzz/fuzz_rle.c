@@ -103,13 +103,7 @@ static bool frame_init(const struct pix_desc *d, struct pix_frame *f)
 {
 	size_t n = (size_t)d->rows * d->cols * d->samples;
 
-	memset(f, 0, sizeof(*f));
-	f->rows = d->rows;
-	f->cols = d->cols;
-	f->samples = d->samples;
-	f->bits_stored = d->bits_stored;
-	f->is_signed = d->is_signed;
-	f->photometric = d->photometric;
+	pix__frame_shape(f, d);
 	/* Exactly sized so that ASan catches a write one past the end. */
 	f->data = malloc(n * sizeof(int32_t));
 	return f->data != NULL;

@@ -82,13 +82,12 @@ static enum pc_status PC_PRINTF(4, 5)
 	bad(struct pc_err *err, enum pc_status st, const char *where,
 	    const char *fmt, ...)
 {
-	char msg[160];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	st = pc_err_vsetp(err, st, 0, where, fmt, ap);
 	va_end(ap);
-	return pc_err_set(err, st, 0, "%s: %s", where, msg);
+	return st;
 }
 
 static enum pc_status nomem(struct pc_err *err, const char *where)

@@ -45,6 +45,18 @@ enum pc_status pc_err_set(struct pc_err *err, enum pc_status st,
 	return st;
 }
 
+enum pc_status pc_err_vsetp(struct pc_err *err, enum pc_status st,
+			    uint64_t offset, const char *prefix,
+			    const char *fmt, va_list ap)
+{
+	char msg[sizeof(err->msg)];
+
+	if (err == NULL || err->status != PC_OK)
+		return st;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	return pc_err_set(err, st, offset, "%s: %s", prefix, msg);
+}
+
 void pc_err_clear(struct pc_err *err)
 {
 	if (err == NULL)

@@ -61,6 +61,14 @@ struct pc_err {
  */
 enum pc_status pc_err_set(struct pc_err *err, enum pc_status st,
 			  uint64_t offset, const char *fmt, ...) PC_PRINTF(4, 5);
+/*
+ * The same with a prefix naming where the error is ("(0010,0010)",
+ * "--http", "config file x.json: \"http\""): the message becomes
+ * "prefix: formatted text". For callers that wrap errors in context.
+ */
+enum pc_status pc_err_vsetp(struct pc_err *err, enum pc_status st,
+			    uint64_t offset, const char *prefix,
+			    const char *fmt, va_list ap) PC_PRINTF(5, 0);
 void pc_err_clear(struct pc_err *err);
 
 /* A borrowed run of bytes; passed by value. */

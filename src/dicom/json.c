@@ -938,15 +938,15 @@ static enum pc_status fail(struct jr *r, enum pc_status st, uint32_t tag,
 static enum pc_status fail(struct jr *r, enum pc_status st, uint32_t tag,
                            const char *fmt, ...)
 {
-	char msg[160];
+	char where[16];
 	va_list ap;
 
+	snprintf(where, sizeof(where), "(%04X,%04X)",
+	         (unsigned)DCM_TAG_GROUP(tag), (unsigned)DCM_TAG_ELEM(tag));
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	st = pc_err_vsetp(r->err, st, 0, where, fmt, ap);
 	va_end(ap);
-	return pc_err_set(r->err, st, 0, "(%04X,%04X): %s",
-	                  (unsigned)DCM_TAG_GROUP(tag),
-	                  (unsigned)DCM_TAG_ELEM(tag), msg);
+	return st;
 }
 
 static enum pc_status nomem(struct jr *r, uint32_t tag)

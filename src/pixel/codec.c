@@ -53,6 +53,17 @@ bool pix_ts_supported(const struct dcm_ts *ts)
 	return ts != NULL && (!ts->encapsulated || find_codec(ts) != NULL);
 }
 
+void pix__frame_shape(struct pix_frame *f, const struct pix_desc *d)
+{
+	memset(f, 0, sizeof(*f));
+	f->rows = d->rows;
+	f->cols = d->cols;
+	f->samples = d->samples;
+	f->bits_stored = d->bits_stored;
+	f->is_signed = d->is_signed;
+	f->photometric = d->photometric;
+}
+
 void pix_frame_cleanup(struct pix_frame *f)
 {
 	if (f == NULL)
@@ -116,12 +127,7 @@ enum pc_status pix_frame_decode(const struct pix_desc *d, uint32_t index,
 	    !pc_mul_ok(count, sizeof(int32_t), &count))
 		return pc_err_set(err, PC_LIMIT, 0, "frame of %ux%u too large",
 				  d->cols, d->rows);
-	out->rows = d->rows;
-	out->cols = d->cols;
-	out->samples = d->samples;
-	out->bits_stored = d->bits_stored;
-	out->is_signed = d->is_signed;
-	out->photometric = d->photometric;
+	pix__frame_shape(out, d);
 	out->data = pc_malloc(count);
 	if (out->data == NULL)
 		return pc_err_set(err, PC_NOMEM, 0, "out of memory for a frame");

@@ -21,6 +21,10 @@ typedef enum pc_status (*pix__decode_fn)(const struct pix_desc *d,
 					 struct pix_frame *out,
 					 struct pc_err *err);
 
+/* Zeroes `f` and copies the frame shape (size, samples, bits, sign,
+ * photometric) from `d`; the caller allocates f->data. */
+void pix__frame_shape(struct pix_frame *f, const struct pix_desc *d);
+
 /*
  * Native (uncompressed) samples of one frame (native.c). `in` holds the
  * frame's bytes starting at bit `bit_offset` of in.p[0] (only Bits

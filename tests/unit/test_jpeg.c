@@ -353,13 +353,7 @@ static enum pc_status decode(const struct pix_desc *d, const uint8_t *p,
 	size_t count = (size_t)d->rows * d->cols * d->samples;
 	enum pc_status st;
 
-	memset(f, 0, sizeof(*f));
-	f->rows = d->rows;
-	f->cols = d->cols;
-	f->samples = d->samples;
-	f->bits_stored = d->bits_stored;
-	f->is_signed = d->is_signed;
-	f->photometric = d->photometric;
+	pix__frame_shape(f, d);
 	f->data = pc_malloc(count * sizeof(int32_t) + 1);
 	assert_non_null(f->data);
 	if (err != NULL)

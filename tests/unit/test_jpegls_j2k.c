@@ -131,13 +131,7 @@ static enum pc_status decode_direct(const struct pix_desc *d, bool jls,
 {
 	enum pc_status st;
 
-	memset(out, 0, sizeof(*out));
-	out->rows = d->rows;
-	out->cols = d->cols;
-	out->samples = d->samples;
-	out->bits_stored = d->bits_stored;
-	out->is_signed = d->is_signed;
-	out->photometric = d->photometric;
+	pix__frame_shape(out, d);
 	out->data = pc_calloc((size_t)d->rows * d->cols * d->samples,
 			      sizeof(int32_t));
 	if (out->data == NULL)

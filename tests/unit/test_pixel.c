@@ -421,13 +421,7 @@ static enum pc_status native(const struct pix_desc *d, const void *in,
 	struct pc_err err = {0};
 	enum pc_status st;
 
-	memset(f, 0, sizeof(*f));
-	f->rows = d->rows;
-	f->cols = d->cols;
-	f->samples = d->samples;
-	f->bits_stored = d->bits_stored;
-	f->is_signed = d->is_signed;
-	f->photometric = d->photometric;
+	pix__frame_shape(f, d);
 	f->data = calloc(count ? count : 1, sizeof(int32_t));
 	assert_non_null(f->data);
 	st = pix__decode_native(d, pc_span_make(in, n), bit_offset, be, f,

@@ -82,14 +82,8 @@ static enum pc_status decode(const struct pix_desc *d, const uint8_t *in,
 	size_t count = (size_t)d->rows * d->cols * d->samples;
 	enum pc_status st;
 
-	memset(f, 0, sizeof(*f));
 	memset(err, 0, sizeof(*err));
-	f->rows = d->rows;
-	f->cols = d->cols;
-	f->samples = d->samples;
-	f->bits_stored = d->bits_stored;
-	f->is_signed = d->is_signed;
-	f->photometric = d->photometric;
+	pix__frame_shape(f, d);
 	/* Exactly sized, so that ASan sees any write past the frame. */
 	f->data = malloc(count * sizeof(int32_t));
 	assert_non_null(f->data);
