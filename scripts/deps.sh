@@ -11,7 +11,24 @@ packages=(
   clang libclang-rt-14-dev
   dcmtk python3-pydicom python3-numpy python3-nibabel
   python3-gdcm python3-pil libgdcm-tools
+  libmicrohttpd-dev libsqlite3-dev libssl-dev uuid-dev curl
 )
+
+# `deps.sh bench` adds the reference servers the benchmarks compare with.
+# Orthanc is started by the benchmark itself, never as the system service.
+if [ "${1:-}" = bench ]; then
+  packages+=(orthanc orthanc-dicomweb)
+fi
+
+# Node and npm drive the DICOMweb client tests. A machine that already has a
+# node with npm (NodeSource's nodejs bundles it) keeps it: Debian's npm
+# package would conflict with it.
+if ! command -v node >/dev/null 2>&1; then
+  packages+=(nodejs)
+fi
+if ! command -v npm >/dev/null 2>&1; then
+  packages+=(npm)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

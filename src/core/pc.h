@@ -165,6 +165,33 @@ static inline bool pc_mul_ok(size_t a, size_t b, size_t *out)
 	return !__builtin_mul_overflow(a, b, out);
 }
 
+/* ---- URLs (url.c) ------------------------------------------------------- */
+
+/*
+ * Appends the percent-decoding of `n` bytes at `s` to `out`; with `form`,
+ * '+' decodes to a space (query strings). PC_INVAL for a malformed escape
+ * or an encoded NUL; `out` is NUL-terminated on success.
+ */
+enum pc_status pc_url_decode(const char *s, size_t n, bool form,
+			     struct pc_buf *out, struct pc_err *err) PC_WUR;
+
+/* Iterates over the "name=value" pairs of a raw query string. */
+struct pc_qs {
+	const char *p;
+	const char *end;
+};
+static inline struct pc_qs pc_qs_make(const char *s, size_t n)
+{
+	struct pc_qs it = {s, s + n};
+	return it;
+}
+/*
+ * The next pair, still encoded: `name` and `value` are slices of the input
+ * (value empty when there is no '='). Empty pairs ("a=1&&b=2") are
+ * skipped. False at the end.
+ */
+bool pc_qs_next(struct pc_qs *it, struct pc_span *name, struct pc_span *value);
+
 /* ---- logging ------------------------------------------------------------ */
 
 enum pc_log_level { PC_LOG_DEBUG, PC_LOG_INFO, PC_LOG_WARN, PC_LOG_ERROR };

@@ -1,0 +1,115 @@
+/*
+ * ingest.h - the one path every receiver uses (REST upload, STOW-RS,
+ * C-STORE): take the bytes, make them durable, validate, index, and only
+ * then say "stored".
+ *
+ * Order of events for one instance (the durability argument):
+ *   1. bytes stream into a blob writer under a fresh random handle while
+ *      their SHA-256 is computed (nothing is held in memory: a 2 GB upload
+ *      costs a 64 KiB buffer);
+ *   2. commit: the blob is fsynced and renamed into place;
+ *   3. the file is mapped and parsed; it must be DICOM with SOP Class, SOP
+ *      Instance, Study and Series Instance UIDs (and the expected study when
+ *      the caller names one); the DICOM JSON metadata is built;
+ *   4. one index transaction inserts the rows;
+ *   5. the caller acknowledges.
+ * A failure after 2 deletes the new blob; a crash after 2 and before 4
+ * leaves an orphan blob that ingest_sweep() removes at the next start.
+ * An acknowledged instance therefore always has its bytes and its row.
+ *
+ * Thread-safety: an ingest may be used by any number of threads; an
+ * ingest_upload belongs to one thread.
+ */
+#ifndef PACSD_INGEST_INGEST_H
+#define PACSD_INGEST_INGEST_H
+
+#include "core/pc.h"
+#include "index/idx.h"
+#include "store/blob.h"
+
+typedef struct ingest ingest;
+typedef struct ingest_upload ingest_upload;
+
+struct ingest_opts {
+	bool allow_overwrite;     /* same SOP Instance UID, other bytes */
+	size_t bulk_threshold;    /* metadata: binary values longer than this
+	                             become BulkDataURI; 0 = default (1024) */
+};
+
+/* Why an instance was not stored; maps to HTTP statuses, STOW-RS failure
+ * reasons (PS3.18 10.5.3) and C-STORE statuses (PS3.4 B.2.3). */
+enum ingest_error {
+	INGEST_OK = 0,
+	INGEST_NOT_DICOM,        /* not parseable as DICOM (0xC000 / 400) */
+	INGEST_MISSING_UID,      /* a required UID is absent or invalid
+	                            (0xA900 / 400) */
+	INGEST_STUDY_MISMATCH,   /* not in the study the request named
+	                            (0xA900 / 409 for STOW) */
+	INGEST_DUPLICATE,        /* SOP Instance UID stored with other bytes
+	                            and overwrite off (0x0111 / 409) */
+	INGEST_TOO_LARGE,        /* over the size limit (0xA700 / 413) */
+	INGEST_STORAGE,          /* blob store or index failed (0xA700 / 500;
+	                            logged with its cause) */
+};
+
+struct ingest_result {
+	enum ingest_error error;                 /* INGEST_OK on success */
+	bool duplicate;                          /* idempotent repeat: the
+	                                            bytes were already stored */
+	bool replaced;                           /* overwrote other bytes */
+	char handle[IDX_HANDLE_LEN + 1];         /* stored (or existing) */
+	char study_uid[IDX_UID_MAX + 1];         /* "" when unknown */
+	char series_uid[IDX_UID_MAX + 1];
+	char sop_uid[IDX_UID_MAX + 1];
+	char sop_class_uid[IDX_UID_MAX + 1];
+	uint64_t size;
+};
+
+/* Borrows `store` and `index`, which must outlive the ingest. */
+ingest *ingest_create(blob_store *store, idx *index,
+		      const struct ingest_opts *opts,
+		      struct pc_err *err) PC_WUR;
+void ingest_destroy(ingest *ig);
+
+/*
+ * Start-up recovery, before any upload: removes unfinished uploads
+ * (blob_sweep_temp) and every blob no index row names (the debris of a
+ * crash between steps 2 and 4). Counts go to *temp_removed and
+ * *orphans_removed (either may be NULL).
+ */
+enum pc_status ingest_sweep(ingest *ig, size_t *temp_removed,
+			    size_t *orphans_removed,
+			    struct pc_err *err) PC_WUR;
+
+/* Starts a streamed upload. `max_size` bounds it (0 = unbounded). */
+ingest_upload *ingest_begin(ingest *ig, uint64_t max_size,
+			    struct pc_err *err) PC_WUR;
+/* Appends bytes. Past `max_size`: PC_LIMIT (the upload must be aborted or
+ * committed, which then reports INGEST_TOO_LARGE). Errors are sticky. */
+enum pc_status ingest_write(ingest_upload *u, const void *p, size_t n,
+			    struct pc_err *err) PC_WUR;
+/*
+ * Steps 2-4 for the bytes written. `expected_study` (may be NULL) is the
+ * Study Instance UID the request named. Consumes `u` whatever the outcome.
+ * Returns PC_OK when the instance is stored or was already stored with the
+ * same bytes (res->duplicate); otherwise a status with res->error saying
+ * why and `err` the detail (for the response and the log).
+ */
+enum pc_status ingest_commit(ingest_upload *u, const char *expected_study,
+			     struct ingest_result *res,
+			     struct pc_err *err) PC_WUR;
+/* Discards an upload; NULL is a no-op. */
+void ingest_abort(ingest_upload *u);
+
+/* begin + write + commit for bytes already in memory (C-STORE). */
+enum pc_status ingest_buffer(ingest *ig, const void *p, size_t n,
+			     const char *expected_study,
+			     struct ingest_result *res,
+			     struct pc_err *err) PC_WUR;
+
+/* A fresh storage handle: 32 lowercase hex digits from 128 random bits
+ * (getrandom), NUL-terminated. */
+enum pc_status ingest_new_handle(char out[IDX_HANDLE_LEN + 1],
+				 struct pc_err *err) PC_WUR;
+
+#endif
