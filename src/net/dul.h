@@ -1,0 +1,164 @@
+/*
+ * dul.h - the DICOM upper layer (PS3.8): protocol data units and, later,
+ * the association state machine.
+ *
+ * pdu.c decodes and encodes the seven PDUs of PS3.8 9.3. Decoding works on
+ * one complete PDU whose 6-byte header has been read and whose declared
+ * length has been checked against the negotiated maximum by the caller
+ * (dul_pdu_header): a peer's length field never sizes an allocation here.
+ * Every variable item's length is checked against what remains before it
+ * is read; strings are copied into the caller's arena.
+ *
+ * Thread-safety: functions only touch their arguments.
+ */
+#ifndef PACSD_NET_DUL_H
+#define PACSD_NET_DUL_H
+
+#include "core/pc.h"
+
+/* PS3.8 9.3.1: PDU types. */
+enum dul_pdu_type {
+	DUL_PDU_ASSOCIATE_RQ = 0x01,
+	DUL_PDU_ASSOCIATE_AC = 0x02,
+	DUL_PDU_ASSOCIATE_RJ = 0x03,
+	DUL_PDU_P_DATA_TF = 0x04,
+	DUL_PDU_RELEASE_RQ = 0x05,
+	DUL_PDU_RELEASE_RP = 0x06,
+	DUL_PDU_ABORT = 0x07,
+};
+
+#define DUL_PDU_HEADER_LEN 6
+#define DUL_AE_MAX 16
+#define DUL_UID_MAX 64
+#define DUL_MAX_CONTEXTS 128    /* odd ids 1..255 (PS3.8 9.3.2.2) */
+#define DUL_MAX_TS_PER_CONTEXT 64
+#define DUL_MAX_ROLES 128
+#define DUL_MAX_EXT 128
+
+/* PS3.8 9.3.3.2 presentation context results. */
+enum dul_pc_result {
+	DUL_PC_ACCEPTANCE = 0,
+	DUL_PC_USER_REJECTION = 1,
+	DUL_PC_NO_REASON = 2,
+	DUL_PC_ABSTRACT_SYNTAX_NOT_SUPPORTED = 3,
+	DUL_PC_TRANSFER_SYNTAXES_NOT_SUPPORTED = 4,
+};
+
+/* One presentation context: proposed (RQ) or answered (AC). */
+struct dul_pc {
+	uint8_t id;                  /* odd, 1-255 */
+	uint8_t result;              /* AC only: enum dul_pc_result */
+	const char *abstract_syntax; /* RQ only; NULL in AC */
+	const char **ts;             /* RQ: proposed syntaxes; AC: the
+	                                accepted one (n_ts 1) or none */
+	size_t n_ts;
+};
+
+/* SCP/SCU Role Selection sub-item (PS3.7 D.3.3.4). */
+struct dul_role {
+	const char *sop_class;
+	bool scu;
+	bool scp;
+};
+
+/* SOP Class Extended Negotiation sub-item (PS3.7 D.3.3.5), passed through. */
+struct dul_ext_neg {
+	const char *sop_class;
+	struct pc_span info;         /* application information, arena copy */
+};
+
+/* A-ASSOCIATE-RQ and -AC (PS3.8 9.3.2, 9.3.3). */
+struct dul_assoc {
+	uint16_t protocol_version;   /* bit 0 set: version 1 */
+	char called_ae[DUL_AE_MAX + 1];  /* leading/trailing spaces removed */
+	char calling_ae[DUL_AE_MAX + 1];
+	const char *app_context;     /* "1.2.840.10008.3.1.1.1" */
+	struct dul_pc *pcs;
+	size_t n_pcs;
+	/* User Information (PS3.8 9.3.2.3, PS3.7 Annex D.3.3) */
+	uint32_t max_pdu;            /* 0 = no limit */
+	const char *impl_class_uid;  /* required by PS3.7 D.3.3.2 */
+	const char *impl_version;    /* NULL when absent */
+	bool has_async;              /* asynchronous operations window */
+	uint16_t async_invoked, async_performed;
+	struct dul_role *roles;
+	size_t n_roles;
+	struct dul_ext_neg *ext;
+	size_t n_ext;
+	/* Sub-items we do not interpret (user identity 0x58/0x59, common
+	 * extended negotiation 0x57): type and raw value, kept in order. */
+	struct {
+		uint8_t type;
+		struct pc_span value;
+	} *other;
+	size_t n_other;
+};
+
+/* A-ASSOCIATE-RJ (PS3.8 9.3.4): result 1 permanent / 2 transient; source
+ * 1 service user, 2 provider (ACSE), 3 provider (presentation); reason per
+ * source (1: 1 no reason, 2 app context not supported, 3 calling AE not
+ * recognised, 7 called AE not recognised; 2: 1 no reason, 2 protocol
+ * version; 3: 1 temporary congestion, 2 local limit exceeded). */
+struct dul_reject {
+	uint8_t result, source, reason;
+};
+
+/* A-ABORT (PS3.8 9.3.8): source 0 service user, 2 service provider;
+ * reason (provider only) 0 not specified, 1 unrecognized PDU, 2 unexpected
+ * PDU, 4 unrecognized PDU parameter, 5 unexpected PDU parameter, 6 invalid
+ * PDU parameter value. */
+struct dul_abort {
+	uint8_t source, reason;
+};
+
+/* One presentation data value of a P-DATA-TF (PS3.8 9.3.5.1, E.2). */
+struct dul_pdv {
+	uint8_t pc_id;
+	bool command;                /* message control header bit 0 */
+	bool last;                   /* bit 1: last fragment */
+	struct pc_span data;         /* slice of the PDU */
+};
+
+/* ---- decoding ----------------------------------------------------------- */
+
+/*
+ * Reads the 6-byte PDU header at `p` (at least DUL_PDU_HEADER_LEN bytes):
+ * type and the length of what follows. PC_PARSE for an unknown type,
+ * PC_LIMIT when the length exceeds `max_len` (0 = no limit), so the caller
+ * never reads or allocates by an unchecked length.
+ */
+enum pc_status dul_pdu_header(const uint8_t *p, uint8_t *type, uint32_t *len,
+			      uint32_t max_len, struct pc_err *err) PC_WUR;
+
+/* Decodes the body (after the header) of an A-ASSOCIATE-RQ or -AC; strings
+ * and arrays go to `arena`. PC_PARSE names the item and offset. */
+enum pc_status dul_assoc_decode(uint8_t type, const uint8_t *body, size_t n,
+				pc_arena *arena, struct dul_assoc *out,
+				struct pc_err *err) PC_WUR;
+enum pc_status dul_reject_decode(const uint8_t *body, size_t n,
+				 struct dul_reject *out,
+				 struct pc_err *err) PC_WUR;
+enum pc_status dul_abort_decode(const uint8_t *body, size_t n,
+				struct dul_abort *out,
+				struct pc_err *err) PC_WUR;
+
+/* Iterates over the PDVs of a P-DATA-TF body: `*pos` starts at 0. Returns
+ * PC_OK with `out` filled, PC_STOP at the end, PC_PARSE for a bad item (a
+ * PDV length below 2 or past the end, pc id even or 0). */
+enum pc_status dul_pdv_next(const uint8_t *body, size_t n, size_t *pos,
+			    struct dul_pdv *out, struct pc_err *err) PC_WUR;
+
+/* ---- encoding (appended to `out`, whose sticky error the caller checks) */
+
+void dul_assoc_encode(uint8_t type, const struct dul_assoc *a,
+		      struct pc_buf *out);
+void dul_reject_encode(const struct dul_reject *rj, struct pc_buf *out);
+void dul_abort_encode(const struct dul_abort *ab, struct pc_buf *out);
+/* A-RELEASE-RQ or -RP. */
+void dul_release_encode(uint8_t type, struct pc_buf *out);
+/* The PDU header and one PDV header of a P-DATA-TF carrying `n` bytes that
+ * the caller appends next (so data is never copied twice). */
+void dul_pdata_header_encode(uint8_t pc_id, bool command, bool last,
+			     size_t n, struct pc_buf *out);
+
+#endif
