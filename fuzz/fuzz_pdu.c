@@ -4,6 +4,7 @@
  * encoded again and re-decoded; the second decode must succeed and agree
  * with the first, so encoder and decoder are checked against each other.
  */
+#include "net/dimse.h"
 #include "net/dul.h"
 
 #include <stdlib.h>
@@ -41,6 +42,29 @@ static void check_assoc(uint8_t type, const struct dul_assoc *a)
 out:
 	pc_buf_cleanup(&b);
 	pc_arena_destroy(arena);
+}
+
+static void check_command(struct pc_span data)
+{
+	struct dimse_cmd c, back;
+	struct pc_buf b = PC_BUF_INIT;
+
+	if (dimse_cmd_decode(data.p, data.n, &c, NULL) != PC_OK)
+		return;
+	dimse_cmd_encode(&c, &b);
+	if (pc_buf_status(&b) != PC_OK)
+		abort();
+	if (dimse_cmd_decode((const uint8_t *)b.p, b.n, &back, NULL) != PC_OK)
+		abort();
+	if (back.command != c.command || back.present != c.present ||
+	    back.data_set_type != c.data_set_type ||
+	    back.message_id != c.message_id || back.status != c.status ||
+	    strcmp(back.affected_class, c.affected_class) != 0 ||
+	    strcmp(back.affected_instance, c.affected_instance) != 0 ||
+	    strcmp(back.move_dest, c.move_dest) != 0 ||
+	    strcmp(back.error_comment, c.error_comment) != 0)
+		abort();
+	pc_buf_cleanup(&b);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -91,6 +115,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			/* Touch every byte the decoder hands out. */
 			for (size_t i = 0; i < pdv.data.n; i++)
 				total += pdv.data.p[i];
+			if (pdv.command)
+				check_command(pdv.data);
 		}
 		(void)total;
 		break;
