@@ -14,6 +14,7 @@
 #define PACSD_NET_DIMSE_H
 
 #include "core/pc.h"
+#include "net/dul.h"
 
 /* Command Field values (PS3.7 E.1). */
 enum dimse_command {
@@ -126,5 +127,75 @@ enum pc_status dimse_cmd_decode(const uint8_t *p, size_t n,
 
 /* "C-STORE-RQ" etc., "unknown" for others; for logs. */
 const char *dimse_command_name(uint16_t command);
+
+/* ---- messages over an association (msg.c) ------------------------------- */
+
+/*
+ * Receives the DIMSE messages of one association (PS3.7 9.3, PS3.8 E.2):
+ * the command fragments are gathered (a command set is small: bounded by
+ * DIMSE_CMD_MAX) and decoded; the data set that follows is handed to the
+ * caller fragment by fragment, never gathered, so a 2 GB C-STORE streams.
+ * One reader per association; it keeps the PDU being consumed, because a
+ * PDU may carry the end of one message and the start of the next.
+ */
+#define DIMSE_CMD_MAX 65536
+
+struct dimse_reader {
+	dul_conn *conn;
+	struct dul_event ev;   /* the P-DATA-TF being consumed */
+	size_t pos;            /* next PDV in ev.body */
+	bool have;             /* ev holds unread PDVs */
+	struct pc_buf cmd;     /* command fragments gathered */
+};
+
+void dimse_reader_init(struct dimse_reader *r, dul_conn *conn);
+void dimse_reader_cleanup(struct dimse_reader *r);
+
+enum dimse_next {
+	DIMSE_NEXT_COMMAND,  /* *cmd and *pc_id hold a command */
+	DIMSE_NEXT_RELEASE,  /* the peer asks to release */
+	DIMSE_NEXT_ABORTED,  /* the peer aborted */
+};
+
+/*
+ * Waits for the next command. PC_PARSE (a malformed command set, data
+ * where a command must start, a fragment on another context, or a context
+ * that was not accepted: the association was aborted), PC_IO (timeout,
+ * closed connection), PC_LIMIT (a command set above DIMSE_CMD_MAX).
+ */
+enum pc_status dimse_recv_command(struct dimse_reader *r, struct dimse_cmd *cmd,
+				  uint8_t *pc_id, enum dimse_next *next,
+				  struct pc_err *err) PC_WUR;
+
+/*
+ * After a command announcing a data set: calls `fn` for each fragment of
+ * it, `last` on the final one (which may be empty). A status other than
+ * PC_OK from `fn` stops the delivery: the rest of the data set is read and
+ * dropped so that the association stays usable, and that status is
+ * returned (the caller answers with a failure status).
+ */
+typedef enum pc_status (*dimse_data_fn)(void *ctx, const uint8_t *p, size_t n,
+					bool last);
+enum pc_status dimse_recv_data(struct dimse_reader *r, uint8_t pc_id,
+			       dimse_data_fn fn, void *ctx,
+			       struct pc_err *err) PC_WUR;
+
+/* Gathers a whole (small) data set: C-FIND identifiers. PC_LIMIT above
+ * `max` bytes (the rest is dropped as above). */
+enum pc_status dimse_recv_data_buf(struct dimse_reader *r, uint8_t pc_id,
+				   struct pc_buf *out, size_t max,
+				   struct pc_err *err) PC_WUR;
+
+/* Reads and drops a data set (a refused request's), keeping the
+ * association in step. */
+enum pc_status dimse_recv_discard(struct dimse_reader *r, uint8_t pc_id,
+				  struct pc_err *err) PC_WUR;
+
+/* Sends a command and, when `data` is non-NULL, the data set of `n` bytes
+ * (encoded in the context's transfer syntax by the caller). The command's
+ * data_set_type must agree. */
+enum pc_status dimse_send(dul_conn *c, uint8_t pc_id,
+			  const struct dimse_cmd *cmd, const void *data,
+			  size_t n, struct pc_err *err) PC_WUR;
 
 #endif

@@ -1,6 +1,6 @@
 /*
- * dul.h - the DICOM upper layer (PS3.8): protocol data units and, later,
- * the association state machine.
+ * dul.h - the DICOM upper layer (PS3.8): protocol data units (pdu.c) and
+ * associations over TCP driven by the state machine of PS3.8 9.2 (assoc.c).
  *
  * pdu.c decodes and encodes the seven PDUs of PS3.8 9.3. Decoding works on
  * one complete PDU whose 6-byte header has been read and whose declared
@@ -160,5 +160,123 @@ void dul_release_encode(uint8_t type, struct pc_buf *out);
  * the caller appends next (so data is never copied twice). */
 void dul_pdata_header_encode(uint8_t pc_id, bool command, bool last,
 			     size_t n, struct pc_buf *out);
+
+/* ---- associations (assoc.c) --------------------------------------------- */
+
+typedef struct dul_conn dul_conn;
+
+struct dul_conn_opts {
+	uint32_t max_pdu;   /* the largest PDU we accept (announced in our
+	                       user information); 0 = 262144 */
+	unsigned artim_ms;  /* ARTIM (PS3.8 9.1.5): waiting for the
+	                       A-ASSOCIATE-RQ after a connection opens, for an
+	                       answer to our RQ, and for the peer to close
+	                       after a reject/abort; 0 = 30000 */
+	unsigned idle_ms;   /* an established association with no PDU for
+	                       this long is aborted; 0 = 300000 */
+	const char *impl_class_uid;  /* ours; NULL = pacsd's */
+	const char *impl_version;    /* NULL = "PACSD_<version>" */
+};
+
+/*
+ * Decides an A-ASSOCIATE-RQ (PS3.8 AE-6): fill `ac->pcs` (the arena holds
+ * room for rq->n_pcs entries already: one answer per proposed context, same
+ * ids, result and transfer syntax) and `ac->roles` if wanted, and return
+ * PC_OK to accept; or fill `rj` and return PC_STOP to reject. Strings put
+ * into `ac` must live in `arena` or be static.
+ */
+typedef enum pc_status (*dul_negotiate_fn)(void *ctx, pc_arena *arena,
+					   const struct dul_assoc *rq,
+					   struct dul_assoc *ac,
+					   struct dul_reject *rj);
+
+/*
+ * The acceptor side of one association on the connected socket `fd`
+ * (taken over: closed on failure or by dul_close): waits for the
+ * A-ASSOCIATE-RQ within ARTIM, lets `negotiate` decide, sends the AC or RJ.
+ * `negotiate` NULL rejects every association as "transient, local limit
+ * exceeded" (PS3.8 9.3.4): for connections over the server's bound.
+ * Returns the established association, or NULL: PC_STOP when it was
+ * rejected (the RJ was sent), PC_IO for a timeout or a closed connection,
+ * PC_PARSE for a malformed PDU (an A-ABORT was sent).
+ */
+dul_conn *dul_accept(int fd, const struct dul_conn_opts *opts,
+		     dul_negotiate_fn negotiate, void *ctx,
+		     struct pc_err *err) PC_WUR;
+
+/*
+ * The requestor side: connects to host:port, sends `rq` (our max PDU and
+ * implementation identity are filled in from `opts`), waits for the
+ * answer. Returns the established association, or NULL: PC_STOP when the
+ * peer rejected it (`err` gives result/source/reason), PC_IO when the
+ * connection failed.
+ */
+dul_conn *dul_connect(const char *host, uint16_t port,
+		      const struct dul_assoc *rq,
+		      const struct dul_conn_opts *opts,
+		      struct pc_err *err) PC_WUR;
+
+/* The negotiated A-ASSOCIATE-RQ and -AC (valid until dul_close). */
+const struct dul_assoc *dul_conn_rq(const dul_conn *c);
+const struct dul_assoc *dul_conn_ac(const dul_conn *c);
+/* The accepted transfer syntax of presentation context `pc_id`, or NULL
+ * when it was not accepted. */
+const char *dul_conn_ts(const dul_conn *c, uint8_t pc_id);
+/* The abstract syntax proposed for `pc_id`, or NULL. */
+const char *dul_conn_abstract(const dul_conn *c, uint8_t pc_id);
+/* The peer's address "host:port", for logs. */
+const char *dul_conn_peer(const dul_conn *c);
+
+enum dul_event_kind {
+	DUL_EV_DATA,     /* P-DATA-TF: iterate its PDVs with dul_pdv_next over
+	                    ev->body, valid until the next dul_next() */
+	DUL_EV_RELEASE,  /* the peer asks to release; answer with
+	                    dul_release_respond() */
+	DUL_EV_RELEASED, /* our A-RELEASE-RQ was confirmed: close */
+	DUL_EV_ABORTED,  /* the peer aborted (ev->abort); the transport is
+	                    closed */
+};
+
+struct dul_event {
+	enum dul_event_kind kind;
+	const uint8_t *body;
+	size_t n;
+	struct dul_abort abort;
+};
+
+/*
+ * Waits for the next PDU (at most idle_ms) and runs it through the state
+ * machine. Errors: PC_IO (timeout: an A-ABORT was sent; connection
+ * closed), PC_PARSE or PC_LIMIT (invalid or oversized PDU, or one not
+ * allowed in this state: an A-ABORT was sent, PS3.8 AA-8). After an error
+ * or DUL_EV_ABORTED only dul_close() is allowed.
+ */
+enum pc_status dul_next(dul_conn *c, struct dul_event *ev,
+			struct pc_err *err) PC_WUR;
+
+/*
+ * Sends `n` bytes as the PDVs of one message fragment stream on `pc_id`,
+ * split to the peer's maximum PDU length. `last` marks the final fragment
+ * of the command or data set (set it on the call carrying its end; a
+ * zero-length call with last = true is allowed). No copy of `p` is made.
+ */
+enum pc_status dul_send_pdv(dul_conn *c, uint8_t pc_id, bool command,
+			    const void *p, size_t n, bool last,
+			    struct pc_err *err) PC_WUR;
+
+/* Requestor: A-RELEASE-RQ, wait for the RP (PS3.8 AR-1, AR-3; a release
+ * collision is resolved as the standard says). */
+enum pc_status dul_release(dul_conn *c, struct pc_err *err) PC_WUR;
+/* Acceptor after DUL_EV_RELEASE: A-RELEASE-RP, then wait (ARTIM) for the
+ * peer to close (PS3.8 AR-4). */
+enum pc_status dul_release_respond(dul_conn *c, struct pc_err *err) PC_WUR;
+/* Sends an A-ABORT (service user, or provider with `reason`) unless the
+ * association is already gone. */
+void dul_abort(dul_conn *c, bool provider, uint8_t reason);
+/* Closes the transport and frees; NULL is a no-op. */
+void dul_close(dul_conn *c);
+
+/* The PS3.8 state the association is in (1-13), for tests and logs. */
+int dul_conn_state(const dul_conn *c);
 
 #endif
