@@ -21,7 +21,7 @@
  * the peer's maximum and written with sendmsg() straight from the caller's
  * memory.
  */
-#include "dul.h"
+#include "dimse.h"
 
 #include <errno.h>
 #include <netdb.h>
@@ -42,7 +42,6 @@
  * every storage class is ~20 KB); this bounds them. */
 #define ASSOC_PDU_MAX (1u << 20)
 #define APP_CONTEXT "1.2.840.10008.3.1.1.1"
-#define PACSD_IMPL_CLASS_UID "1.2.826.0.1.3680043.10.1347.1"
 
 /* PS3.8 9.2.1 states (index 0 unused). */
 enum {
@@ -324,9 +323,9 @@ static dul_conn *conn_new(int fd, const struct dul_conn_opts *opts,
 	if (c->opts.idle_ms == 0)
 		c->opts.idle_ms = DEFAULT_IDLE_MS;
 	if (c->opts.impl_class_uid == NULL)
-		c->opts.impl_class_uid = PACSD_IMPL_CLASS_UID;
+		c->opts.impl_class_uid = DIMSE_IMPL_CLASS_UID;
 	if (c->opts.impl_version == NULL)
-		c->opts.impl_version = "PACSD_" PACSD_VERSION;
+		c->opts.impl_version = DIMSE_IMPL_VERSION;
 	c->arena = pc_arena_create(8192);
 	if (c->arena == NULL) {
 		pc_free(c);
@@ -894,6 +893,13 @@ const char *dul_conn_abstract(const dul_conn *c, uint8_t pc_id)
 const char *dul_conn_peer(const dul_conn *c)
 {
 	return c->peer;
+}
+
+bool dul_conn_readable(const dul_conn *c)
+{
+	struct pollfd p = {c->fd, POLLIN, 0};
+
+	return c->fd >= 0 && poll(&p, 1, 0) > 0;
 }
 
 int dul_conn_state(const dul_conn *c)

@@ -57,6 +57,12 @@ enum dimse_status {
 	DIMSE_PROCESSING_FAILURE = 0x0110,
 };
 
+/* pacsd's implementation identity (PS3.7 D.3.3.2), in associations and
+ * in the File Meta Information of what it stores. A UUID-derived UID
+ * (PS3.5 B.2): unique without a registered root. */
+#define DIMSE_IMPL_CLASS_UID "2.25.93469612590963369823310249761597352932"
+#define DIMSE_IMPL_VERSION "PACSD_" PACSD_VERSION
+
 #define DIMSE_UID_MAX 64
 #define DIMSE_AE_MAX 16
 #define DIMSE_COMMENT_MAX 64
@@ -185,6 +191,27 @@ enum pc_status dimse_recv_data(struct dimse_reader *r, uint8_t pc_id,
 enum pc_status dimse_recv_data_buf(struct dimse_reader *r, uint8_t pc_id,
 				   struct pc_buf *out, size_t max,
 				   struct pc_err *err) PC_WUR;
+
+/*
+ * Between the responses of a C-FIND, C-MOVE or C-GET: reads a command if
+ * one is waiting (never blocks otherwise) and sets *cancelled when it is
+ * the C-CANCEL-RQ for `message_id` (PS3.7 9.3.2.3). Other commands cannot
+ * arrive without asynchronous operations, which we do not negotiate: they
+ * are a protocol error (PC_PARSE, association aborted). A release or abort
+ * request also sets *cancelled and *next.
+ */
+enum pc_status dimse_poll_cancel(struct dimse_reader *r, uint16_t message_id,
+				 bool *cancelled, enum dimse_next *next,
+				 struct pc_err *err) PC_WUR;
+
+/*
+ * The 128-byte preamble, "DICM" and File Meta Information (PS3.10 7.1)
+ * that make a data set received on a context with transfer syntax `ts` a
+ * Part 10 file, appended to `out`. `source_ae` may be "".
+ */
+void dimse_part10_header(struct pc_buf *out, const char *sop_class,
+			 const char *sop_instance, const char *ts,
+			 const char *source_ae);
 
 /* Reads and drops a data set (a refused request's), keeping the
  * association in step. */

@@ -276,6 +276,10 @@ void dul_abort(dul_conn *c, bool provider, uint8_t reason);
 /* Closes the transport and frees; NULL is a no-op. */
 void dul_close(dul_conn *c);
 
+/* Whether a PDU has started to arrive (poll with no wait): lets a busy
+ * handler notice a C-CANCEL-RQ between responses. */
+bool dul_conn_readable(const dul_conn *c);
+
 /* The PS3.8 state the association is in (1-13), for tests and logs. */
 int dul_conn_state(const dul_conn *c);
 

@@ -226,3 +226,96 @@ enum pc_status dimse_send(dul_conn *c, uint8_t pc_id,
 		st = dul_send_pdv(c, pc_id, false, data, n, true, err);
 	return st;
 }
+
+enum pc_status dimse_poll_cancel(struct dimse_reader *r, uint16_t message_id,
+				 bool *cancelled, enum dimse_next *next,
+				 struct pc_err *err)
+{
+	struct dimse_cmd cmd;
+	uint8_t pc_id;
+
+	*next = DIMSE_NEXT_COMMAND;
+	if (!r->have && !dul_conn_readable(r->conn))
+		return PC_OK;
+	enum pc_status st = dimse_recv_command(r, &cmd, &pc_id, next, err);
+	if (st != PC_OK)
+		return st;
+	if (*next != DIMSE_NEXT_COMMAND) {
+		*cancelled = true;
+		return PC_OK;
+	}
+	if (cmd.command != DIMSE_C_CANCEL_RQ) {
+		dul_abort(r->conn, true, 2);
+		return pc_err_set(err, PC_PARSE, 0,
+				  "%s: %s while a request is in progress "
+				  "(asynchronous operations were not "
+				  "negotiated)", dul_conn_peer(r->conn),
+				  dimse_command_name(cmd.command));
+	}
+	if (cmd.message_id_rsp == message_id)
+		*cancelled = true;
+	return PC_OK;
+}
+
+/* Appends an explicit VR little endian element of group 0002. */
+static void meta_elem(struct pc_buf *b, uint16_t elem, const char vr[2],
+		      const void *v, size_t n, char pad)
+{
+	size_t padded = n + (n & 1);
+	bool long_form = vr[0] == 'O' && vr[1] == 'B';
+	uint8_t h[12] = {0x02, 0x00, (uint8_t)elem, (uint8_t)(elem >> 8),
+			 (uint8_t)vr[0], (uint8_t)vr[1]};
+
+	if (long_form) {
+		h[6] = h[7] = 0;
+		h[8] = (uint8_t)padded;
+		h[9] = (uint8_t)(padded >> 8);
+		h[10] = (uint8_t)(padded >> 16);
+		h[11] = (uint8_t)(padded >> 24);
+		pc_buf_append(b, h, 12);
+	} else {
+		h[6] = (uint8_t)padded;
+		h[7] = (uint8_t)(padded >> 8);
+		pc_buf_append(b, h, 8);
+	}
+	pc_buf_append(b, v, n);
+	if (padded != n)
+		pc_buf_putc(b, pad);
+}
+
+static void meta_str(struct pc_buf *b, uint16_t elem, const char vr[2],
+		     const char *s)
+{
+	meta_elem(b, elem, vr, s, strlen(s), vr[0] == 'U' ? '\0' : ' ');
+}
+
+void dimse_part10_header(struct pc_buf *b, const char *sop_class,
+			 const char *sop_instance, const char *ts,
+			 const char *source_ae)
+{
+	static const uint8_t version[2] = {0x00, 0x01};
+	static const uint8_t zeros[128];
+
+	pc_buf_append(b, zeros, sizeof(zeros));
+	pc_buf_append(b, "DICM", 4);
+	size_t gl = b->n;
+	meta_elem(b, 0x0000, "UL", "\0\0\0\0", 4, 0);
+	size_t start = b->n;
+	meta_elem(b, 0x0001, "OB", version, 2, 0);
+	meta_str(b, 0x0002, "UI", sop_class);
+	meta_str(b, 0x0003, "UI", sop_instance);
+	meta_str(b, 0x0010, "UI", ts);
+	meta_str(b, 0x0012, "UI", DIMSE_IMPL_CLASS_UID);
+	meta_str(b, 0x0013, "SH", DIMSE_IMPL_VERSION);
+	if (source_ae[0] != '\0')
+		meta_str(b, 0x0016, "AE", source_ae);
+	if (pc_buf_status(b) != PC_OK)
+		return;
+	/* (0002,0000) counts the bytes after itself (PS3.10 7.1). */
+	uint32_t len = (uint32_t)(b->n - start);
+	uint8_t *p = (uint8_t *)b->p + gl + 8;
+	p[0] = (uint8_t)len;
+	p[1] = (uint8_t)(len >> 8);
+	p[2] = (uint8_t)(len >> 16);
+	p[3] = (uint8_t)(len >> 24);
+}

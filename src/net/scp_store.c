@@ -9,72 +9,6 @@
 
 #include <string.h>
 
-/* Appends an explicit VR little endian element of group 0002. */
-static void meta_elem(struct pc_buf *b, uint16_t elem, const char vr[2],
-		      const void *v, size_t n, char pad)
-{
-	size_t padded = n + (n & 1);
-	bool long_form = vr[0] == 'O' && vr[1] == 'B';
-	uint8_t h[12] = {0x02, 0x00, (uint8_t)elem, (uint8_t)(elem >> 8),
-			 (uint8_t)vr[0], (uint8_t)vr[1]};
-
-	if (long_form) {
-		h[6] = h[7] = 0;
-		h[8] = (uint8_t)padded;
-		h[9] = (uint8_t)(padded >> 8);
-		h[10] = (uint8_t)(padded >> 16);
-		h[11] = (uint8_t)(padded >> 24);
-		pc_buf_append(b, h, 12);
-	} else {
-		h[6] = (uint8_t)padded;
-		h[7] = (uint8_t)(padded >> 8);
-		pc_buf_append(b, h, 8);
-	}
-	pc_buf_append(b, v, n);
-	if (padded != n)
-		pc_buf_putc(b, pad);
-}
-
-static void meta_str(struct pc_buf *b, uint16_t elem, const char vr[2],
-		     const char *s)
-{
-	meta_elem(b, elem, vr, s, strlen(s), vr[0] == 'U' ? '\0' : ' ');
-}
-
-/*
- * The preamble, "DICM" and the File Meta Information for a data set
- * received on a context with transfer syntax `ts` (PS3.10 7.1): what makes
- * the stored file a Part 10 file without touching the data set's bytes.
- */
-static void part10_header(struct pc_buf *b, const struct dimse_cmd *cmd,
-			  const char *ts, const char *source_ae)
-{
-	static const uint8_t version[2] = {0x00, 0x01};
-	uint8_t zeros[128] = {0};
-
-	pc_buf_append(b, zeros, sizeof(zeros));
-	pc_buf_append(b, "DICM", 4);
-	size_t gl = b->n;
-	meta_elem(b, 0x0000, "UL", "\0\0\0\0", 4, 0);
-	size_t start = b->n;
-	meta_elem(b, 0x0001, "OB", version, 2, 0);
-	meta_str(b, 0x0002, "UI", cmd->affected_class);
-	meta_str(b, 0x0003, "UI", cmd->affected_instance);
-	meta_str(b, 0x0010, "UI", ts);
-	meta_str(b, 0x0012, "UI", "1.2.826.0.1.3680043.10.1347.1");
-	meta_str(b, 0x0013, "SH", "PACSD_" PACSD_VERSION);
-	if (source_ae[0] != '\0')
-		meta_str(b, 0x0016, "AE", source_ae);
-	if (pc_buf_status(b) != PC_OK)
-		return;
-	uint32_t len = (uint32_t)(b->n - start);
-	uint8_t *p = (uint8_t *)b->p + gl + 8;
-	p[0] = (uint8_t)len;
-	p[1] = (uint8_t)(len >> 8);
-	p[2] = (uint8_t)(len >> 16);
-	p[3] = (uint8_t)(len >> 24);
-}
-
 struct store_ctx {
 	ingest_upload *up;
 	struct pc_err *err;
@@ -131,8 +65,10 @@ enum pc_status scp__store(struct scp_assoc *a, const struct dimse_cmd *cmd,
 
 	s.up = ingest_begin(a->svc->ingest, a->svc->cfg->max_body, &ierr);
 	if (s.up != NULL) {
-		part10_header(&head, cmd, dul_conn_ts(a->conn, pc_id),
-			      a->calling_ae);
+		dimse_part10_header(&head, cmd->affected_class,
+				    cmd->affected_instance,
+				    dul_conn_ts(a->conn, pc_id),
+				    a->calling_ae);
 		st = pc_buf_status(&head);
 		if (st == PC_OK)
 			st = ingest_write(s.up, head.p, head.n, &ierr);
