@@ -902,6 +902,11 @@ bool dul_conn_readable(const dul_conn *c)
 	return c->fd >= 0 && poll(&p, 1, 0) > 0;
 }
 
+bool dul_conn_established(const dul_conn *c)
+{
+	return c->fd >= 0 && c->state == STA6;
+}
+
 int dul_conn_state(const dul_conn *c)
 {
 	return c->state;

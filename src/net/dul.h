@@ -280,6 +280,9 @@ void dul_close(dul_conn *c);
  * handler notice a C-CANCEL-RQ between responses. */
 bool dul_conn_readable(const dul_conn *c);
 
+/* Whether the association is established (Sta6): responses can be sent. */
+bool dul_conn_established(const dul_conn *c);
+
 /* The PS3.8 state the association is in (1-13), for tests and logs. */
 int dul_conn_state(const dul_conn *c);
 

@@ -235,7 +235,10 @@ enum pc_status dimse_poll_cancel(struct dimse_reader *r, uint16_t message_id,
 	uint8_t pc_id;
 
 	*next = DIMSE_NEXT_COMMAND;
-	if (!r->have && !dul_conn_readable(r->conn))
+	/* Only PDVs left in the current PDU, or bytes on the socket, mean a
+	 * command is there; otherwise reading would block. */
+	bool buffered = r->have && r->pos < r->ev.n;
+	if (!buffered && !dul_conn_readable(r->conn))
 		return PC_OK;
 	enum pc_status st = dimse_recv_command(r, &cmd, &pc_id, next, err);
 	if (st != PC_OK)

@@ -56,8 +56,11 @@ typedef enum pc_status (*scp_handler_fn)(struct scp_assoc *a,
 /* scp_store.c */
 enum pc_status scp__store(struct scp_assoc *a, const struct dimse_cmd *cmd,
 			  uint8_t pc_id, struct pc_err *err);
-/* scp_find.c / scp_move.c / scp_get.c: NULL until written (scp.c then does
- * not accept the Query/Retrieve contexts). */
+/* scp_find.c */
+enum pc_status scp__find(struct scp_assoc *a, const struct dimse_cmd *cmd,
+			 uint8_t pc_id, struct pc_err *err);
+/* scp_move.c / scp_get.c: NULL until written (scp.c then does not accept
+ * those Query/Retrieve contexts). */
 
 /*
  * Fills the response to `rq` that every handler sends: command field,

@@ -231,8 +231,8 @@ static enum pc_status decode_pc(uint8_t type, struct cursor v, pc_arena *a,
 				  "presentation context id %u is not odd",
 				  pc->id);
 	while (remain(&v) > 0) {
-		uint8_t st;
-		struct cursor sv;
+		uint8_t st = 0;
+		struct cursor sv = {0};
 		enum pc_status s = item_next(&v, &st, &sv, err);
 		if (s != PC_OK)
 			return s;
@@ -313,8 +313,8 @@ static enum pc_status decode_user_info(struct cursor v, pc_arena *a,
 	size_t cap_roles = 0, cap_ext = 0, cap_other = 0;
 
 	while (remain(&v) > 0) {
-		uint8_t st;
-		struct cursor sv;
+		uint8_t st = 0;
+		struct cursor sv = {0};
 		enum pc_status s = item_next(&v, &st, &sv, err);
 		if (s != PC_OK)
 			return s;
@@ -452,8 +452,8 @@ enum pc_status dul_assoc_decode(uint8_t type, const uint8_t *body, size_t n,
 	c.p += ASSOC_FIXED_LEN;
 
 	while (remain(&c) > 0) {
-		uint8_t it;
-		struct cursor v;
+		uint8_t it = 0;
+		struct cursor v = {0};
 		enum pc_status s = item_next(&c, &it, &v, err);
 		if (s != PC_OK)
 			return s;

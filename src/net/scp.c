@@ -69,7 +69,7 @@ static const struct {
 	const char *uid;
 	scp_handler_fn fn;
 } qr_services[] = {
-	{NET_PATIENT_ROOT_FIND, NULL}, {NET_STUDY_ROOT_FIND, NULL},
+	{NET_PATIENT_ROOT_FIND, scp__find}, {NET_STUDY_ROOT_FIND, scp__find},
 	{NET_PATIENT_ROOT_MOVE, NULL}, {NET_STUDY_ROOT_MOVE, NULL},
 	{NET_PATIENT_ROOT_GET, NULL},  {NET_STUDY_ROOT_GET, NULL},
 };
