@@ -27,7 +27,7 @@ enum opt_type {
 	T_UINT,       /* uint32_t */
 	T_AET,        /* char[PC_CONFIG_AET_MAX + 1] */
 	T_REMOTE_AES, /* remote_aes + n_remote_aes; entries merge by name */
-	T_LIST,       /* cors_origins + n_cors_origins */
+	T_LIST,       /* char ** array at off, its count (size_t) at off_n */
 };
 
 #define OPT_NOFILE 1u  /* cannot be set in the config file */
@@ -42,38 +42,59 @@ struct opt {
 	uint64_t min, max;   /* bounds for T_SIZE and T_UINT */
 	unsigned flags;
 	const char *help;
+	size_t off_n;        /* T_LIST: offset of the element count */
 };
 
 #define OFF(f) offsetof(struct pc_config, f)
 
 static const struct opt options[] = {
 	{"config", "config", "FILE", T_STRING, OFF(config_file), NULL, 0, 0,
-	 OPT_NOFILE, "JSON config file with any of the keys below"},
+	 OPT_NOFILE, "JSON config file with any of the keys below", 0},
 	{"data_dir", "data-dir", "DIR", T_STRING, OFF(data_dir), "./pacsd-data",
-	 0, 0, 0, "directory holding the blobs and the index"},
+	 0, 0, 0, "directory holding the blobs and the index", 0},
 	{"http", "http", "ADDR:PORT", T_ADDR, OFF(http), "127.0.0.1:8080", 0, 0,
-	 0, "DICOMweb listen address (\":PORT\", \"[::1]:PORT\" also work)"},
+	 0, "DICOMweb listen address (\":PORT\", \"[::1]:PORT\" also work)", 0},
 	{"dicom", "dicom", "ADDR:PORT", T_ADDR, OFF(dicom), "127.0.0.1:11112", 0,
-	 0, 0, "DICOM (DIMSE) listen address"},
+	 0, 0, "DICOM (DIMSE) listen address", 0},
 	{"aet", "aet", "AETITLE", T_AET, OFF(aet), "PACSD", 0, 0, 0,
-	 "our AE title (1-16 characters)"},
+	 "our AE title (1-16 characters)", 0},
 	{"remote_aes", "remote-ae", "AET=HOST:PORT", T_REMOTE_AES,
 	 OFF(remote_aes), NULL, 0, 0, 0,
 	 "C-MOVE destination; repeatable. File: {\"AET\": {\"host\": H, "
-	 "\"port\": P}}; env: comma-separated"},
+	 "\"port\": P}}; env: comma-separated", 0},
 	{"max_body", "max-body", "BYTES", T_SIZE, OFF(max_body), "1G", 1,
-	 UINT64_MAX, 0, "largest accepted HTTP request body (suffix k, M, G)"},
+	 UINT64_MAX, 0, "largest accepted HTTP request body (suffix k, M, G)", 0},
 	{"cors_origins", "cors-origins", "LIST", T_LIST, OFF(cors_origins), NULL,
-	 0, 0, 0, "comma-separated origins allowed by CORS, or \"*\""},
+	 0, 0, 0, "comma-separated origins allowed by CORS, or \"*\"",
+	 OFF(n_cors_origins)},
+	{"allowed_aes", "allowed-aes", "LIST", T_LIST, OFF(allowed_aes), NULL,
+	 0, 0, 0,
+	 "calling AE titles allowed to associate, \"AET\" or \"AET@HOST\", "
+	 "comma-separated; empty allows every AE",
+	 OFF(n_allowed_aes)},
 	{"allow_overwrite", "allow-overwrite", NULL, T_BOOL,
 	 OFF(allow_overwrite), "false", 0, 0, 0,
-	 "let a new instance replace a stored one with the same UID"},
+	 "let a new instance replace a stored one with the same UID", 0},
 	{"qido_max_results", "qido-max-results", "N", T_UINT,
 	 OFF(qido_max_results), "1000", 1, 1000000, 0,
-	 "most results one QIDO-RS query returns"},
+	 "most results one QIDO-RS query returns", 0},
 };
 
 #define N_OPTIONS (sizeof(options) / sizeof(options[0]))
+
+static void free_list(char **v, size_t n);
+
+/* Replaces the list option `o` of `cfg` by `nv` (taken over). */
+static void list_set(struct pc_config *cfg, const struct opt *o, char **nv,
+		     size_t n)
+{
+	char ***items = (char ***)((char *)cfg + o->off);
+	size_t *count = (size_t *)((char *)cfg + o->off_n);
+
+	free_list(*items, *count);
+	*items = nv;
+	*count = n;
+}
 
 /* ---- errors ------------------------------------------------------------- */
 
@@ -428,9 +449,7 @@ static enum pc_status set_text(struct pc_config *cfg, const struct opt *o,
 			free_list(nv, n);
 			return st;
 		}
-		free_list(cfg->cors_origins, cfg->n_cors_origins);
-		cfg->cors_origins = nv;
-		cfg->n_cors_origins = n;
+		list_set(cfg, o, nv, n);
 		return PC_OK;
 	}
 	case T_REMOTE_AES:
@@ -591,9 +610,7 @@ static enum pc_status set_json(struct pc_config *cfg, const struct opt *o,
 			free_list(nv, n);
 			return st;
 		}
-		free_list(cfg->cors_origins, cfg->n_cors_origins);
-		cfg->cors_origins = nv;
-		cfg->n_cors_origins = n;
+		list_set(cfg, o, nv, n);
 		return PC_OK;
 	}
 	case T_REMOTE_AES: {
@@ -822,6 +839,7 @@ void pc_config_cleanup(struct pc_config *cfg)
 		pc_free(cfg->remote_aes[i].addr.host);
 	pc_free(cfg->remote_aes);
 	free_list(cfg->cors_origins, cfg->n_cors_origins);
+	free_list(cfg->allowed_aes, cfg->n_allowed_aes);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -851,6 +869,23 @@ void pc_config_usage(FILE *out)
 		fputc('\n', out);
 	}
 	fprintf(out, "  %-32s %s\n", "--help, -h", "show this help");
+}
+
+bool pc_config_ae_allowed(const struct pc_config *cfg, const char *aet,
+			  const char *host)
+{
+	if (cfg->n_allowed_aes == 0)
+		return true;
+	for (size_t i = 0; i < cfg->n_allowed_aes; i++) {
+		const char *e = cfg->allowed_aes[i];
+		const char *at = strchr(e, '@');
+		size_t n = at ? (size_t)(at - e) : strlen(e);
+		if (strlen(aet) != n || strncmp(e, aet, n) != 0)
+			continue;
+		if (at == NULL || strcmp(at + 1, host) == 0)
+			return true;
+	}
+	return false;
 }
 
 const struct pc_config_remote_ae *

@@ -44,6 +44,9 @@ struct pc_config {
 	uint64_t max_body;          /* bytes; default 1 GiB */
 	char **cors_origins;        /* owned array of owned strings */
 	size_t n_cors_origins;
+	char **allowed_aes;         /* owned; "AET" or "AET@HOST"; none =
+	                               every calling AE may associate */
+	size_t n_allowed_aes;
 	bool allow_overwrite;       /* default false */
 	uint32_t qido_max_results;  /* default 1000 */
 };
@@ -73,6 +76,14 @@ void pc_config_cleanup(struct pc_config *cfg);
 /* Writes the `pacsd serve --help` text: every option with its flag,
  * environment variable, config file key and default. */
 void pc_config_usage(FILE *out);
+
+/*
+ * Whether a peer calling as `aet` from address `host` (numeric) may
+ * associate: always when the allow-list is empty, else when an entry
+ * names the AE title without a host, or with this host.
+ */
+bool pc_config_ae_allowed(const struct pc_config *cfg, const char *aet,
+			  const char *host);
 
 /* The remote AE named `aet` (trailing spaces ignored), or NULL. The pointer
  * is valid until pc_config_cleanup. */

@@ -122,6 +122,7 @@ struct dul_conn {
 	uint8_t *buf;                /* one received PDU body */
 	size_t cap;
 	char peer[80];
+	char peer_host[64];
 	const char *ts_by_id[256];   /* accepted syntax per context id */
 	const char *as_by_id[256];   /* proposed abstract syntax per id */
 };
@@ -350,6 +351,7 @@ static dul_conn *conn_new(int fd, const struct dul_conn_opts *opts,
 				  sizeof(host), port, sizeof(port),
 				  NI_NUMERICHOST | NI_NUMERICSERV);
 	snprintf(c->peer, sizeof(c->peer), "%s:%s", host, port);
+	snprintf(c->peer_host, sizeof(c->peer_host), "%s", host);
 	return c;
 }
 
@@ -470,7 +472,8 @@ dul_conn *dul_accept(int fd, const struct dul_conn_opts *opts,
 		memset(c->ac.pcs, 0, c->rq.n_pcs * sizeof(struct dul_pc));
 		c->ac.n_pcs = c->rq.n_pcs;
 		c->state = STA3;
-		st = negotiate(ctx, c->arena, &c->rq, &c->ac, &rj);
+		st = negotiate(ctx, c->arena, c->peer_host, &c->rq, &c->ac,
+			       &rj);
 	}
 	if (st != PC_OK) {
 		/* Evt8 AE-8 (or AE-6's own reject): send RJ -> Sta13, then

@@ -179,13 +179,15 @@ struct dul_conn_opts {
 };
 
 /*
- * Decides an A-ASSOCIATE-RQ (PS3.8 AE-6): fill `ac->pcs` (the arena holds
+ * Decides an A-ASSOCIATE-RQ (PS3.8 AE-6) from `peer_host` (numeric
+ * address): fill `ac->pcs` (the arena holds
  * room for rq->n_pcs entries already: one answer per proposed context, same
  * ids, result and transfer syntax) and `ac->roles` if wanted, and return
  * PC_OK to accept; or fill `rj` and return PC_STOP to reject. Strings put
  * into `ac` must live in `arena` or be static.
  */
 typedef enum pc_status (*dul_negotiate_fn)(void *ctx, pc_arena *arena,
+					   const char *peer_host,
 					   const struct dul_assoc *rq,
 					   struct dul_assoc *ac,
 					   struct dul_reject *rj);

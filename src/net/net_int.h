@@ -59,8 +59,11 @@ enum pc_status scp__store(struct scp_assoc *a, const struct dimse_cmd *cmd,
 /* scp_find.c */
 enum pc_status scp__find(struct scp_assoc *a, const struct dimse_cmd *cmd,
 			 uint8_t pc_id, struct pc_err *err);
-/* scp_move.c / scp_get.c: NULL until written (scp.c then does not accept
- * those Query/Retrieve contexts). */
+/* scp_move.c / scp_get.c: C-MOVE and C-GET (PS3.4 C.4.2, C.4.3). */
+enum pc_status scp__move(struct scp_assoc *a, const struct dimse_cmd *cmd,
+			 uint8_t pc_id, struct pc_err *err);
+enum pc_status scp__get(struct scp_assoc *a, const struct dimse_cmd *cmd,
+			uint8_t pc_id, struct pc_err *err);
 
 /*
  * Fills the response to `rq` that every handler sends: command field,

@@ -119,11 +119,18 @@ static const char *pick_ts(const struct dul_pc *pc, bool any_known)
 }
 
 static enum pc_status negotiate(void *ctx, pc_arena *arena,
+				const char *peer_host,
 				const struct dul_assoc *rq,
 				struct dul_assoc *ac, struct dul_reject *rj)
 {
-	(void)ctx;
-	size_t accepted = 0;
+	const dimse_server *srv = ctx;
+
+	if (!pc_config_ae_allowed(srv->svc.cfg, rq->calling_ae, peer_host)) {
+		/* PS3.8 9.3.4: permanent, service user, calling AE title not
+		 * recognized. */
+		*rj = (struct dul_reject){1, 1, 3};
+		return PC_STOP;
+	}
 
 	for (size_t i = 0; i < rq->n_pcs; i++) {
 		const struct dul_pc *p = &rq->pcs[i];
@@ -151,7 +158,6 @@ static enum pc_status negotiate(void *ctx, pc_arena *arena,
 		a->result = DUL_PC_ACCEPTANCE;
 		a->ts = one;
 		a->n_ts = 1;
-		accepted++;
 	}
 	/* SCP/SCU role selection (PS3.7 D.3.3.4): a C-GET requestor asks to
 	 * be SCP of the storage classes; we agree to what it proposes for
@@ -166,12 +172,8 @@ static enum pc_status negotiate(void *ctx, pc_arena *arena,
 			ac->n_roles++;
 		}
 	}
-	if (accepted == 0 && rq->n_pcs > 0) {
-		/* Nothing we can do together: accept anyway with every
-		 * context refused, as PS3.8 allows, so the peer learns why
-		 * per context. */
-		(void)rj;
-	}
+	/* With no context accepted the association is still accepted, as
+	 * PS3.8 allows: the peer learns per context why (result 3 or 4). */
 	return PC_OK;
 }
 

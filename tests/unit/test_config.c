@@ -116,6 +116,38 @@ static void file_only(void **state)
 	unlink(path);
 }
 
+/* The calling-AE allow-list: flag, file key, and the host form. */
+static void allowed_aes(void **state)
+{
+	char path[64];
+	char *argv[] = {"--allowed-aes", "MOD1, WS@10.0.0.2"};
+	struct pc_config cfg;
+	struct pc_err err = {0};
+
+	(void)state;
+	assert_int_equal(pc_config_load(&cfg, 0, NULL, NULL, &err), PC_OK);
+	assert_true(pc_config_ae_allowed(&cfg, "ANY", "127.0.0.1"));
+	pc_config_cleanup(&cfg);
+
+	assert_int_equal(pc_config_load(&cfg, 2, argv, NULL, &err), PC_OK);
+	assert_int_equal(cfg.n_allowed_aes, 2);
+	assert_true(pc_config_ae_allowed(&cfg, "MOD1", "192.168.1.9"));
+	assert_true(pc_config_ae_allowed(&cfg, "WS", "10.0.0.2"));
+	assert_false(pc_config_ae_allowed(&cfg, "WS", "10.0.0.3"));
+	assert_false(pc_config_ae_allowed(&cfg, "MOD", "10.0.0.2"));
+	assert_false(pc_config_ae_allowed(&cfg, "MOD12", "10.0.0.2"));
+	pc_config_cleanup(&cfg);
+
+	write_tmp(path, sizeof(path), "{\"allowed_aes\": [\"A\", \"B@::1\"]}");
+	char *fargv[] = {"--config", path};
+	assert_int_equal(pc_config_load(&cfg, 2, fargv, NULL, &err), PC_OK);
+	assert_int_equal(cfg.n_allowed_aes, 2);
+	assert_true(pc_config_ae_allowed(&cfg, "B", "::1"));
+	assert_false(pc_config_ae_allowed(&cfg, "C", "::1"));
+	pc_config_cleanup(&cfg);
+	unlink(path);
+}
+
 static void precedence(void **state)
 {
 	char path[64], envcfg[80];
@@ -415,6 +447,7 @@ int main(void)
 		cmocka_unit_test(precedence),  cmocka_unit_test(flag_errors),
 		cmocka_unit_test(env_errors),  cmocka_unit_test(file_errors),
 		cmocka_unit_test(help),        cmocka_unit_test(out_of_memory),
+		cmocka_unit_test(allowed_aes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
