@@ -24,6 +24,11 @@
 
 struct fs_store {
 	char root[FS_ROOT_MAX];     /* the root directory, no trailing slash */
+	/* One bit per fan-out leaf directory (blobs/ab/cd: 65536 of them)
+	 * known to exist with its parents durably: set once the first put
+	 * into it has synced the chain. Later puts sync only the leaf.
+	 * Updated with atomic OR; a missed bit only costs extra syscalls. */
+	uint8_t leaf_ready[65536 / 8];
 };
 
 struct fs_writer {
@@ -53,6 +58,18 @@ static void blob_path(const struct fs_store *fs, const char *key, char *out)
 {
 	snprintf(out, PATH_MAX, "%s/blobs/%.2s/%.2s/%s", fs->root, key,
 		 key + 2, key);
+}
+
+/* The fan-out leaf of a key: its first four hex digits as a number. */
+static unsigned leaf_slot(const char *key)
+{
+	unsigned v = 0;
+
+	for (int i = 0; i < 4; i++) {
+		char c = key[i];
+		v = v * 16 + (unsigned)(c <= '9' ? c - '0' : c - 'a' + 10);
+	}
+	return v;
 }
 
 /* Creates `path` unless it exists as a directory. */
@@ -166,12 +183,18 @@ static enum pc_status fs_put_commit(void *wp, struct pc_err *err)
 	snprintf(leaf, sizeof(leaf), "%s/blobs/%.2s/%.2s", root, w->key,
 		 w->key + 2);
 	blob_path(w->fs, w->key, final);
-	st = make_dir(mid, err);
-	if (st != PC_OK)
-		goto fail;
-	st = make_dir(leaf, err);
-	if (st != PC_OK)
-		goto fail;
+	unsigned slot = leaf_slot(w->key);
+	uint8_t bit = (uint8_t)(1u << (slot & 7));
+	bool ready = (__atomic_load_n(&w->fs->leaf_ready[slot >> 3],
+				      __ATOMIC_ACQUIRE) & bit) != 0;
+	if (!ready) {
+		st = make_dir(mid, err);
+		if (st != PC_OK)
+			goto fail;
+		st = make_dir(leaf, err);
+		if (st != PC_OK)
+			goto fail;
+	}
 	/* Atomic: readers see the old blob or the new one, never a part. */
 	if (rename(w->tmp, final) != 0) {
 		st = fs_err(err, errno, "rename into place", final);
@@ -184,10 +207,14 @@ static enum pc_status fs_put_commit(void *wp, struct pc_err *err)
 	 * yet, and syncing a clean directory costs no I/O.
 	 */
 	st = sync_dir(leaf, err);
-	if (st == PC_OK)
+	if (st == PC_OK && !ready) {
 		st = sync_dir(mid, err);
-	if (st == PC_OK)
-		st = sync_dir(blobs, err);
+		if (st == PC_OK)
+			st = sync_dir(blobs, err);
+		if (st == PC_OK)
+			__atomic_fetch_or(&w->fs->leaf_ready[slot >> 3], bit,
+					  __ATOMIC_RELEASE);
+	}
 	pc_free(w);
 	return st;
 fail:
@@ -439,7 +466,7 @@ blob_store *blob_fs_open(const char *root, struct pc_err *err)
 			   "blob store: root directory path is too long");
 		return NULL;
 	}
-	fs = pc_malloc(sizeof(*fs));
+	fs = pc_calloc(1, sizeof(*fs));
 	if (fs == NULL) {
 		pc_err_set(err, PC_NOMEM, 0, "out of memory opening blob store");
 		return NULL;
