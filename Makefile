@@ -2,7 +2,6 @@
 # commands a fresh Debian 12 machine needs (see README.md).
 JOBS ?= $(shell nproc)
 FUZZ_SECONDS ?= 60
-FILE ?= /usr/lib/python3/dist-packages/pydicom/data/test_files/CT_small.dcm
 
 .PHONY: all deps build run test asan fuzz fuzz-build bench lint clean
 
@@ -15,9 +14,10 @@ build: deps
 	cmake --preset release >/dev/null
 	cmake --build build -j $(JOBS)
 
-# Until the server exists, `make run` shows the core at work on a sample file.
+# Starts the server on its embedded defaults: data in ./pacsd-data (filesystem
+# blobs + SQLite index), HTTP on 127.0.0.1:8080. Ctrl-C stops it gracefully.
 run: build
-	./build/pacsd dump $(FILE)
+	./build/pacsd serve
 
 test: build
 	ctest --test-dir build --output-on-failure -j $(JOBS)

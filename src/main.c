@@ -16,6 +16,7 @@ static const struct command commands[] = {
 	{"dump", cmd_dump, "print the elements of DICOM files (or DICOM JSON)"},
 	{"convert", cmd_convert, "rewrite a DICOM file in another transfer syntax"},
 	{"render", cmd_render, "render a frame to PNG or JPEG"},
+	{"serve", cmd_serve, "run the server (DICOMweb, REST API)"},
 };
 
 static void usage(FILE *out)

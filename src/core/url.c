@@ -26,11 +26,17 @@ enum pc_status pc_url_decode(const char *s, size_t n, bool form,
 	while (i < n) {
 		/* Copy the run up to the next byte that needs decoding. */
 		size_t j = i;
-		while (j < n && s[j] != '%' && !(form && s[j] == '+'))
+		while (j < n && s[j] != '%' && s[j] != '\0' &&
+		       !(form && s[j] == '+'))
 			j++;
 		pc_buf_append(out, s + i, j - i);
 		if (j == n)
 			break;
+		/* A raw NUL would cut the C string the caller gets, as an
+		 * encoded one would. */
+		if (s[j] == '\0')
+			return pc_err_set(err, PC_INVAL, j,
+					  "NUL byte at offset %zu", j);
 		if (s[j] == '+') {
 			pc_buf_putc(out, ' ');
 			i = j + 1;

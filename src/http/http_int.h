@@ -116,7 +116,10 @@ void http_respond_fd(struct http_req *req, unsigned status, const char *ctype,
  * HTTP_STREAM_ERROR to cut the connection (log the cause first). Called on
  * a server thread after the handler returned; `free_ctx` (may be NULL) runs
  * when the response is destroyed. `size` is the total, or UINT64_MAX for
- * chunked transfer.
+ * chunked transfer. When the client goes away, done() may run before
+ * `free_ctx` (never before the last `read`): `ctx` may live in the arena,
+ * which is freed after both, but `free_ctx` must not use what done()
+ * released.
  */
 #define HTTP_STREAM_END ((ssize_t)-1)
 #define HTTP_STREAM_ERROR ((ssize_t)-2)
@@ -128,6 +131,10 @@ void http_respond_stream(struct http_req *req, unsigned status,
 
 /* Whether the request has a response already. */
 bool http_responded(const struct http_req *req);
+
+/* Appends `n` bytes of `s` as a quoted JSON string: quotes, backslashes and
+ * control characters escaped, invalid UTF-8 replaced by U+FFFD. */
+void http_json_escape(struct pc_buf *out, const char *s, size_t n);
 
 /* ---- media types (mediatype.c) ------------------------------------------ */
 

@@ -19,6 +19,30 @@
  *
  * Thread-safety: an ingest may be used by any number of threads; an
  * ingest_upload belongs to one thread.
+ *
+ * Validation (step 3): SOPClassUID (0008,0016), SOPInstanceUID (0008,0018),
+ * StudyInstanceUID (0020,000D) and SeriesInstanceUID (0020,000E) must be
+ * present and valid UIDs (PS3.5 9.1: digits and dots, at most 64
+ * characters, no empty component, no leading zero in a component other
+ * than "0"; trailing NUL or space padding is ignored), else
+ * INGEST_MISSING_UID naming the attribute. A File Meta Information whose
+ * MediaStorageSOPInstanceUID (0002,0003) is present, non-empty and differs
+ * from SOPInstanceUID is refused as INGEST_MISSING_UID too, as dcm4chee
+ * does (serving such a file back would contradict itself).
+ *
+ * Metadata (what idx_instance_put stores): the data set's DICOM JSON
+ * (PS3.18 F.2) without File Meta Information and group lengths, plus
+ * AvailableTransferSyntaxUID (0008,3002) = the stored transfer syntax (the
+ * meta's, else the one detected). Binary values (OB OD OF OL OV OW UN)
+ * longer than bulk_threshold, and the top-level Pixel Data (7FE0,0010),
+ * Float Pixel Data (7FE0,0008) and Double Float Pixel Data (7FE0,0009)
+ * whatever their size, are BulkDataURI values
+ *   /studies/{study}/series/{series}/instances/{sop}/bulkdata/{path}
+ * where {path} is the tag path from the root: tags as 8 upper-case hex
+ * digits, and between two tags the 0-based index of the item taken in the
+ * sequence: "7FE00010", "00540016/0/00181074", "0040A730/3/0040A730/0/
+ * 00420011". The HTTP layer resolves a path by walking the parsed blob the
+ * same way.
  */
 #ifndef PACSD_INGEST_INGEST_H
 #define PACSD_INGEST_INGEST_H
@@ -75,7 +99,8 @@ void ingest_destroy(ingest *ig);
  * Start-up recovery, before any upload: removes unfinished uploads
  * (blob_sweep_temp) and every blob no index row names (the debris of a
  * crash between steps 2 and 4). Counts go to *temp_removed and
- * *orphans_removed (either may be NULL).
+ * *orphans_removed (either may be NULL). Must not run while uploads are
+ * in flight: a blob committed but not yet indexed looks like an orphan.
  */
 enum pc_status ingest_sweep(ingest *ig, size_t *temp_removed,
 			    size_t *orphans_removed,
@@ -92,8 +117,18 @@ enum pc_status ingest_write(ingest_upload *u, const void *p, size_t n,
  * Steps 2-4 for the bytes written. `expected_study` (may be NULL) is the
  * Study Instance UID the request named. Consumes `u` whatever the outcome.
  * Returns PC_OK when the instance is stored or was already stored with the
- * same bytes (res->duplicate); otherwise a status with res->error saying
- * why and `err` the detail (for the response and the log).
+ * same bytes (res->duplicate: res->handle is then the stored copy's and the
+ * new bytes are deleted); otherwise a status with res->error saying why and
+ * `err` the detail (for the response and the log). Switch on res->error,
+ * not on the status (PC_PARSE/TRUNC.. for NOT_DICOM, PC_INVAL for
+ * MISSING_UID, STUDY_MISMATCH and DUPLICATE, PC_LIMIT for TOO_LARGE, the
+ * cause's status for STORAGE). The UIDs in `res` are filled whenever they
+ * were read, refusals included (STOW-RS FailedSOPSequence). A same SOP
+ * Instance UID already stored in another study or series is
+ * INGEST_STUDY_MISMATCH ("... is already stored in study x"), with other
+ * bytes in the same series INGEST_DUPLICATE (unless allow_overwrite:
+ * res->replaced, the old blob is deleted). Nothing but the stored blob of
+ * an acknowledged instance is left in the store. `res` may be NULL.
  */
 enum pc_status ingest_commit(ingest_upload *u, const char *expected_study,
 			     struct ingest_result *res,
@@ -101,11 +136,24 @@ enum pc_status ingest_commit(ingest_upload *u, const char *expected_study,
 /* Discards an upload; NULL is a no-op. */
 void ingest_abort(ingest_upload *u);
 
-/* begin + write + commit for bytes already in memory (C-STORE). */
+/* begin + write + commit for bytes already in memory (C-STORE). The bytes
+ * are parsed where they are instead of being mapped back from the store
+ * (they are the committed bytes). */
 enum pc_status ingest_buffer(ingest *ig, const void *p, size_t n,
 			     const char *expected_study,
 			     struct ingest_result *res,
 			     struct pc_err *err) PC_WUR;
+
+/*
+ * The element a bulkdata {path} (see the top of this file; `n` bytes, not
+ * NUL-terminated, without the ".../bulkdata/" prefix) names in `root`, for
+ * WADO-RS bulkdata retrieval. PC_INVAL for a malformed path (bad tag
+ * digits, bad index, a tag not followed by an index before the next tag),
+ * PC_NOTFOUND when the element or item is not there. `*out` is borrowed
+ * from `root`.
+ */
+enum pc_status ingest_bulkdata_find(const dcm_dataset *root, const char *path,
+				    size_t n, const dcm_elem **out) PC_WUR;
 
 /* A fresh storage handle: 32 lowercase hex digits from 128 random bits
  * (getrandom), NUL-terminated. */

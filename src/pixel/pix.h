@@ -171,4 +171,43 @@ enum pc_status pix_render(const dcm_dataset *ds, const struct dcm_ts *ts,
 			  const struct pix_render_opts *o, struct pc_buf *out,
 			  struct pc_err *err) PC_WUR;
 
+/* ---- transcoding (transcode.c) ------------------------------------------- */
+
+/*
+ * Appends frame `index` (0-based) of `d` to `out` as native little endian
+ * bytes, laid out as Explicit VR Little Endian Pixel Data holds one frame
+ * (PS3.5 8.1.1, 8.2; the "uncompressed" frames of PS3.18 8.7.3.5.2):
+ * native syntaxes give the frame's slice (words swapped from big endian,
+ * a 1-bit frame moved to start at bit 0, unused bits of its last byte
+ * cleared), encapsulated ones the decoded frame packed in Bits Allocated
+ * words, interleaved, stored bits from bit 0. `photometric` (may be NULL)
+ * receives the interpretation of the bytes: the stored one for native
+ * syntaxes, the decoder's (RGB for every YBR form) otherwise. Errors as
+ * pix_frame_decode; PC_NOMEM with `out` left as it was (its sticky status
+ * set).
+ */
+enum pc_status pix_frame_native(const struct pix_desc *d, uint32_t index,
+				struct pc_buf *out,
+				enum pix_photometric *photometric,
+				struct pc_err *err) PC_WUR;
+
+/*
+ * Appends the instance `f` (read whole, not header-only) to `out` as an
+ * Explicit VR Little Endian Part 10 file (PS3.5 A.2), whatever its
+ * transfer syntax: native ones (implicit VR, big endian, deflated) are
+ * re-encoded; encapsulated ones decoded frame by frame (PC_UNSUPPORTED for
+ * syntaxes without a decoder, see pix_ts_supported) with Photometric
+ * Interpretation, Planar Configuration and High Bit set to match the
+ * native samples and the Extended Offset Table dropped. The preamble, the
+ * File Meta Information (but its transfer syntax) and every other
+ * attribute are kept.
+ * MODIFIES the data set of `f` (pixel attributes, Pixel Data removed): use
+ * `f` for nothing else afterwards but dcm_file_destroy. Memory: about the
+ * native Pixel Data once (it becomes `out`'s buffer when `out` is empty)
+ * plus one decoded frame. PC_LIMIT when the native Pixel Data would not
+ * fit a 32-bit length.
+ */
+enum pc_status pix_transcode_native(dcm_file *f, struct pc_buf *out,
+				    struct pc_err *err) PC_WUR;
+
 #endif

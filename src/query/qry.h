@@ -76,7 +76,7 @@ void qry_cleanup(struct qry *q);
  * into `q`, which qry_init() has prepared. Recognised:
  *   {attribute}={value}  attribute as keyword ("PatientName"), 8 hex digits
  *                        ("00100010") or a dotted sequence path of either
- *                        ("RequestAttributeSequence.ScheduledProcedureStepID");
+ *                        ("RequestAttributesSequence.ScheduledProcedureStepID");
  *                        the match kind comes from the VR and the value
  *   includefield={attr}[,{attr}...] or includefield=all (repeatable)
  *   limit={n} offset={n} fuzzymatching=true|false
@@ -86,7 +86,10 @@ void qry_cleanup(struct qry *q);
  * percent escape, a malformed tag or number, a range on a VR that has none,
  * a malformed date/time in a range, a path deeper than QRY_PATH_MAX or
  * through a non-SQ attribute, a value longer than 4096 bytes, more than 256
- * parameters.
+ * parameters. Also refused: values that are not UTF-8, NUL bytes, a repeated
+ * limit/offset/fuzzymatching, an empty UID in a list, more than 256
+ * includefield attributes. On error `q` may hold what was parsed before it;
+ * qry_cleanup() frees it as usual.
  */
 enum pc_status qry_parse_qido(struct qry *q, const char *qs, size_t n,
 			      struct pc_err *err) PC_WUR;
@@ -95,7 +98,10 @@ enum pc_status qry_parse_qido(struct qry *q, const char *qs, size_t n,
  * Adds a key from outside the query string: the UIDs of the URL path
  * (/studies/{study}/series) and C-FIND identifiers. The match kind is
  * derived from `vr` and `value` as for a query string value. Replaces a key
- * with the same top-level tag.
+ * with the same top-level tag. `vr` DCM_VR_NONE means the dictionary's (UN
+ * for a tag it does not know); `value` NULL means "". On error `q` is left
+ * as it was. Call it after qry_parse_qido(), which refuses an attribute
+ * already present as a repeat.
  */
 enum pc_status qry_add_key(struct qry *q, uint32_t tag, enum dcm_vr vr,
 			   const char *value, struct pc_err *err) PC_WUR;
@@ -121,6 +127,15 @@ bool qry_key_match(const struct qry_key *k, const char *value, bool fuzzy);
  * above that the standard lists). Sorted ascending. Static storage.
  */
 const uint32_t *qry_default_fields(enum qry_level level, size_t *n);
+
+/*
+ * The level's own attributes only (PS3.18 table 10.6.3-3, -4 or -5 as
+ * printed, sorted ascending, static storage). qry_default_fields() adds the
+ * levels above (for the All Series and All Instances targets, PS3.18
+ * 10.6.3.3.2-3); a caller that knows the target is narrower, e.g.
+ * /studies/{study}/series, may use this list and the parents' it needs.
+ */
+const uint32_t *qry_level_fields(enum qry_level level, size_t *n);
 
 /*
  * The level whose entity an attribute describes for the standard QIDO-RS

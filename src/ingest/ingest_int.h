@@ -1,0 +1,29 @@
+/*
+ * ingest_int.h - internals of the ingest module shared with its unit test.
+ */
+#ifndef PACSD_INGEST_INGEST_INT_H
+#define PACSD_INGEST_INGEST_INT_H
+
+#include "ingest/ingest.h"
+
+/*
+ * Whether the `n` bytes at `s` are a valid UID (PS3.5 9.1): 1 to 64
+ * characters, components of digits separated by single dots, no empty
+ * component, no leading zero in a component other than "0" itself.
+ */
+bool ingest__uid_valid(const char *s, size_t n);
+
+/*
+ * Finds, for the element `e` reached from `root` through the tags
+ * path[0..depth-1] (as dcm_json_write hands them to its bulk callback),
+ * the index of the item taken inside each sequence on the way:
+ * items[k] is the item of the sequence path[k], for k < depth - 1. Uses
+ * the elements' offsets in the parsed input to pick each item in O(log n),
+ * and an exhaustive walk when offsets do not settle it (items whose
+ * elements were not in tag order in the file). False when `e` is not
+ * there.
+ */
+bool ingest__locate(const dcm_dataset *root, const uint32_t *path, size_t depth,
+                    const dcm_elem *e, size_t *items);
+
+#endif

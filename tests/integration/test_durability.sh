@@ -1,0 +1,204 @@
+#!/usr/bin/env bash
+# Durability: kill -9 `pacsd serve` under upload load, restart, check nothing
+# acknowledged was lost and nothing half-written shows.
+#
+# Three cycles on one data directory: start the server, run
+# durability/load.py (threads streaming distinct instances to POST
+# /upload_file, one of them 20-50 MB instances in slow chunks so that the
+# kill lands mid-upload), kill -9 the server after a random 1-4 s, wait for
+# the client to notice, restart on the same data directory, and run
+# durability/verify.py over everything recorded so far: acknowledged
+# uploads byte-identical through REST and WADO-RS, found by QIDO-RS, on
+# disk; uploads cut by the kill absent or complete; no temp file left; blob
+# files = indexed instances (the start-up sweep of src/ingest/ingest.h).
+# The last restart is then stopped with SIGTERM and must exit 0.
+#
+# Env: PACSD = the pacsd binary; PACSD_SOURCE_DIR = the repository.
+# Prints "N passed, M failed" last; exits non-zero on any failure.
+set -u
+
+PACSD=${PACSD:?set PACSD to the pacsd binary}
+SRC=${PACSD_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+PY=/usr/bin/python3 # Debian's python, which has pydicom
+HERE="$SRC/tests/integration/durability"
+CYCLES=3
+
+pass=0
+fail=0
+ok() {
+	pass=$((pass + 1))
+	echo "PASS $*"
+}
+bad() {
+	fail=$((fail + 1))
+	echo "FAIL $*"
+}
+finish() {
+	echo "$pass passed, $fail failed"
+	[ "$fail" -eq 0 ]
+	exit
+}
+
+work=$(mktemp -d /tmp/pacsd-durability.XXXXXX)
+data="$work/data"
+server_pid=
+load_pid=
+cleanup() {
+	local p
+	for p in "$load_pid" "$server_pid"; do
+		if [ -n "$p" ] && kill -0 "$p" 2>/dev/null; then
+			kill -KILL "$p" 2>/dev/null
+			wait "$p" 2>/dev/null
+		fi
+	done
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+for tool in "$PY" curl; do
+	if ! command -v "$tool" >/dev/null; then
+		bad "tool: $tool is missing"
+		finish
+	fi
+done
+if ! "$PY" -c 'import pydicom' 2>/dev/null; then
+	bad "tool: pydicom is missing from $PY"
+	finish
+fi
+
+free_port() {
+	"$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# Starts the server on fresh ports and waits for /health; sets server_pid
+# and base. Returns 1 when it does not come up within 30 s.
+start_server() {
+	local n=$1 http_port dicom_port
+	http_port=$(free_port)
+	dicom_port=$(free_port)
+	base="http://127.0.0.1:$http_port"
+	"$PACSD" serve --data-dir "$data" --http "127.0.0.1:$http_port" \
+		--dicom "127.0.0.1:$dicom_port" >>"$work/server.$n.log" 2>&1 &
+	server_pid=$!
+	for _ in $(seq 1 150); do
+		if curl -fsS -o /dev/null "$base/health" 2>/dev/null; then
+			return 0
+		fi
+		kill -0 "$server_pid" 2>/dev/null || break
+		sleep 0.2
+	done
+	tail -n 30 "$work/server.$n.log"
+	return 1
+}
+
+# Runs verify.py and adds its counts to ours.
+verify() {
+	local label=$1 out summary vp vf
+	out=$("$PY" "$HERE/verify.py" "$base" "$data" "$work" "$label" 2>&1)
+	echo "$out"
+	summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' <<<"$out" | tail -n 1)
+	if [ -z "$summary" ]; then
+		bad "$label: verify.py ended without a summary"
+		return
+	fi
+	read -r vp _ vf _ <<<"$summary"
+	pass=$((pass + vp))
+	fail=$((fail + vf))
+}
+
+sanitizer_check() {
+	local log=$1
+	if grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$log"; then
+		grep -E -A20 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$log" | head -n 40
+		bad "sanitizer report in $(basename "$log")"
+	fi
+}
+
+if ! start_server 0; then
+	bad "server: pacsd serve did not answer /health within 30 s"
+	finish
+fi
+ok "server up on $base"
+
+for cycle in $(seq 1 "$CYCLES"); do
+	# The load runs until the server is gone (or 30 s, a safety net).
+	"$PY" "$HERE/load.py" "$base" "$work" "$cycle" 30 >"$work/load.$cycle.log" 2>&1 &
+	load_pid=$!
+	for _ in $(seq 1 100); do
+		[ -e "$work/ready.$cycle" ] && break
+		kill -0 "$load_pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	delay_ms=$((1000 + RANDOM % 3001))
+	sleep "$((delay_ms / 1000)).$(printf '%03d' $((delay_ms % 1000)))"
+	if ! kill -0 "$server_pid" 2>/dev/null; then
+		wait "$server_pid"
+		bad "cycle $cycle: the server died by itself under load (exit status $?)"
+		tail -n 30 "$work/server.$((cycle - 1)).log"
+		server_pid=
+		finish
+	fi
+	kill -KILL "$server_pid"
+	wait "$server_pid" 2>/dev/null
+	server_pid=
+	sanitizer_check "$work/server.$((cycle - 1)).log"
+	# The client notices the dead server at its next connect.
+	for _ in $(seq 1 300); do
+		kill -0 "$load_pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$load_pid" 2>/dev/null; then
+		kill -KILL "$load_pid"
+		bad "cycle $cycle: load.py still running 30 s after the kill"
+	fi
+	wait "$load_pid"
+	load_rc=$?
+	load_pid=
+	cat "$work/load.$cycle.log"
+	if [ "$load_rc" -ne 0 ]; then
+		bad "cycle $cycle: load.py exited $load_rc"
+	fi
+	echo "cycle $cycle: killed after ${delay_ms} ms"
+
+	if ! start_server "$cycle"; then
+		bad "cycle $cycle: pacsd serve did not restart on the killed data directory"
+		finish
+	fi
+	ok "cycle $cycle: restarted on the same data directory"
+	verify "cycle $cycle"
+done
+
+# At least one kill must have cut an upload, or the test proved less than
+# it claims (the large uploads take seconds each, so this should hold).
+cut=$(sed -nE 's/.* ([0-9]+) interrupted.*/\1/p' "$work"/load.*.log | awk '{ s += $1 } END { print s + 0 }')
+cut_large=$(sed -nE 's/.* interrupted \(([0-9]+) large\).*/\1/p' "$work"/load.*.log | awk '{ s += $1 } END { print s + 0 }')
+if [ "${cut:-0}" -gt 0 ]; then
+	ok "$cut uploads were in flight at a kill ($cut_large large)"
+else
+	bad "no upload was in flight at any kill"
+fi
+
+# Clean stop of the last server.
+kill -TERM "$server_pid"
+rc=
+for _ in $(seq 1 150); do
+	if ! kill -0 "$server_pid" 2>/dev/null; then
+		wait "$server_pid"
+		rc=$?
+		break
+	fi
+	sleep 0.1
+done
+if [ -z "$rc" ]; then
+	bad "server: still running 15 s after SIGTERM"
+else
+	server_pid=
+	if [ "$rc" -eq 0 ]; then
+		ok "server: clean exit on SIGTERM"
+	else
+		tail -n 20 "$work/server.$CYCLES.log"
+		bad "server: exit status $rc after SIGTERM"
+	fi
+fi
+sanitizer_check "$work/server.$CYCLES.log"
+finish
