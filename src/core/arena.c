@@ -114,6 +114,17 @@ void *pc_arena_memdup(pc_arena *a, const void *p, size_t n)
 	return d;
 }
 
+char *pc_arena_strndup(pc_arena *a, const char *s, size_t n)
+{
+	char *d = pc_arena_alloc(a, n + 1);
+
+	if (d == NULL)
+		return NULL;
+	memcpy(d, s, n);
+	d[n] = '\0';
+	return d;
+}
+
 size_t pc_arena_size(const pc_arena *a)
 {
 	return a->total;

@@ -151,6 +151,9 @@ void pc_arena_destroy(pc_arena *a);
 /* Returns `n` bytes aligned for any type, or NULL on out of memory. */
 void *pc_arena_alloc(pc_arena *a, size_t n) PC_WUR;
 void *pc_arena_memdup(pc_arena *a, const void *p, size_t n) PC_WUR;
+/* A NUL-terminated copy of the `n` bytes at `s` (which need not be
+ * terminated), or NULL on out of memory. */
+char *pc_arena_strndup(pc_arena *a, const char *s, size_t n) PC_WUR;
 /* Bytes obtained from the system so far (for limits and metrics). */
 size_t pc_arena_size(const pc_arena *a);
 

@@ -224,17 +224,6 @@ void http_json_escape(struct pc_buf *out, const char *s, size_t n)
 	pc_buf_putc(out, '"');
 }
 
-static char *arena_strdup(pc_arena *a, const char *s, size_t n)
-{
-	char *d = pc_arena_alloc(a, n + 1);
-
-	if (d == NULL)
-		return NULL;
-	memcpy(d, s, n);
-	d[n] = '\0';
-	return d;
-}
-
 /* Percent-decodes into the arena; NULL on a malformed escape or OOM. */
 static const char *arena_decode(pc_arena *a, const char *s, size_t n, bool form)
 {
@@ -242,7 +231,7 @@ static const char *arena_decode(pc_arena *a, const char *s, size_t n, bool form)
 	const char *out = NULL;
 
 	if (pc_url_decode(s, n, form, &b, NULL) == PC_OK)
-		out = arena_strdup(a, pc_buf_str(&b), b.n);
+		out = pc_arena_strndup(a, pc_buf_str(&b), b.n);
 	pc_buf_cleanup(&b);
 	return out;
 }
@@ -382,8 +371,8 @@ void http_header_add(struct http_req *req, const char *name, const char *value)
 	h = pc_arena_alloc(req->arena, sizeof(*h));
 	if (h == NULL)
 		return;
-	h->name = arena_strdup(req->arena, name, strlen(name));
-	h->value = arena_strdup(req->arena, value, strlen(value));
+	h->name = pc_arena_strndup(req->arena, name, strlen(name));
+	h->value = pc_arena_strndup(req->arena, value, strlen(value));
 	if (h->name == NULL || h->value == NULL)
 		return;
 	/* Keep the order they were added in. */

@@ -117,6 +117,22 @@ void idx__sq_done(sqlite3_stmt *st);
 struct sq_conn *idx__sq_reader_get(struct sq_idx *s, struct pc_err *err);
 void idx__sq_reader_put(struct sq_idx *s, struct sq_conn *c);
 
+/*
+ * A reader connection and the cached statement for `sql` on it, for a read
+ * that the caller binds and steps; give both back with
+ * idx__sq_reader_done(). On error *c and *st are NULL, nothing is held and
+ * the recorded status is returned.
+ */
+enum pc_status idx__sq_reader_stmt(struct sq_idx *s, const char *sql,
+                                   struct sq_conn **c, sqlite3_stmt **st,
+                                   struct pc_err *err);
+/* Resets `st` (NULL is a no-op) and gives the reader `c` back. */
+void idx__sq_reader_done(struct sq_idx *s, struct sq_conn *c, sqlite3_stmt *st);
+
+/* The status after idx__sq_stmt() or idx__sq_reader_get() returned NULL:
+ * the one recorded in `err`, or PC_IO when none was. */
+enum pc_status idx__sq_prep_status(const struct pc_err *err);
+
 /* Binds a text parameter; NULL binds SQL NULL. */
 int idx__sq_bind_text(sqlite3_stmt *st, int i, const char *s);
 

@@ -317,13 +317,11 @@ static const char *adup(struct compiled *c, const char *s, size_t n)
 
 	if (c->st != PC_OK)
 		return "";
-	p = pc_arena_alloc(c->arena, n + 1);
+	p = pc_arena_strndup(c->arena, s, n);
 	if (p == NULL) {
 		c->st = PC_NOMEM;
 		return "";
 	}
-	memcpy(p, s, n);
-	p[n] = '\0';
 	return p;
 }
 
@@ -1173,7 +1171,7 @@ static json_t *load_meta(struct sq_conn *conn, sqlite3_stmt *row,
 	ms = idx__sq_stmt(conn, "SELECT metadata FROM instances WHERE id = ?1",
 	                  err);
 	if (ms == NULL) {
-		*st = err && err->status ? err->status : PC_IO;
+		*st = idx__sq_prep_status(err);
 		return NULL;
 	}
 	sqlite3_bind_int64(ms, 1, sqlite3_column_int64(row, 0));
@@ -1539,16 +1537,9 @@ enum pc_status idx__sq_query(idx *ix, const struct qry *q,
 		goto out;
 	}
 
-	conn = idx__sq_reader_get(s, err);
-	if (conn == NULL) {
-		r = err && err->status ? err->status : PC_IO;
+	r = idx__sq_reader_stmt(s, pc_buf_str(&c.sql), &conn, &st, err);
+	if (r != PC_OK)
 		goto out;
-	}
-	st = idx__sq_stmt(conn, pc_buf_str(&c.sql), err);
-	if (st == NULL) {
-		r = err && err->status ? err->status : PC_IO;
-		goto out;
-	}
 	bind_all(st, &c);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		json_t *meta = NULL;
@@ -1590,9 +1581,8 @@ enum pc_status idx__sq_query(idx *ix, const struct qry *q,
 	if (r == PC_OK && rc != SQLITE_ROW && rc != SQLITE_DONE)
 		r = idx__sq_fail(err, conn->db, rc, "searching");
 out:
-	idx__sq_done(st);
 	if (conn != NULL)
-		idx__sq_reader_put(s, conn);
+		idx__sq_reader_done(s, conn, st);
 	if (info != NULL) {
 		info->returned = (size_t)returned;
 		info->truncated = truncated;

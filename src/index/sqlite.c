@@ -274,15 +274,20 @@ void idx__sq_reader_put(struct sq_idx *s, struct sq_conn *c)
 	pthread_mutex_unlock(&s->plock);
 }
 
+enum pc_status idx__sq_prep_status(const struct pc_err *err)
+{
+	return err != NULL && err->status != PC_OK ? err->status : PC_IO;
+}
+
 /* Steps `st` to the end (a write or a statement without rows) and resets
- * it. */
+ * it. A NULL `st` (preparation failed) gives the recorded error. */
 static enum pc_status run(struct sq_conn *c, sqlite3_stmt *st, const char *what,
                           struct pc_err *err)
 {
 	int rc;
 
 	if (st == NULL)
-		return err ? err->status : PC_IO;
+		return idx__sq_prep_status(err);
 	do
 		rc = sqlite3_step(st);
 	while (rc == SQLITE_ROW);
@@ -298,11 +303,27 @@ static enum pc_status exec_sql(struct sq_conn *c, const char *sql,
 	return run(c, idx__sq_stmt(c, sql, err), sql, err);
 }
 
-/* Error when `st` is NULL (preparation failed): its status. */
-static enum pc_status prep_status(struct pc_err *err)
+/* Runs `sql` (a write) with ?1 .. ?n bound to the n integers of `v`;
+ * errors name `what`. Called through EXEC_INTS, which counts them. */
+static enum pc_status exec_intv(struct sq_conn *c, const char *sql,
+                                const char *what, struct pc_err *err, size_t n,
+                                const int64_t *v)
 {
-	return err != NULL && err->status != PC_OK ? err->status : PC_IO;
+	sqlite3_stmt *st = idx__sq_stmt(c, sql, err);
+	size_t i;
+
+	if (st == NULL)
+		return idx__sq_prep_status(err);
+	for (i = 0; i < n; i++)
+		sqlite3_bind_int64(st, (int)i + 1, v[i]);
+	return run(c, st, what, err);
 }
+
+/* EXEC_INTS(c, sql, what, err, a, b, ...): `sql` with ?1 = a, ?2 = b... */
+#define EXEC_INTS(c, sql, what, err, ...)                                      \
+	exec_intv((c), (sql), (what), (err),                                   \
+	          sizeof((const int64_t[]){__VA_ARGS__}) / sizeof(int64_t),    \
+	          (const int64_t[]){__VA_ARGS__})
 
 /* ---- opening and closing --------------------------------------------- */
 
@@ -373,6 +394,29 @@ static int sq_schema_version(const idx *ix)
 
 /* ---- small reads ----------------------------------------------------- */
 
+enum pc_status idx__sq_reader_stmt(struct sq_idx *s, const char *sql,
+                                   struct sq_conn **c, sqlite3_stmt **st,
+                                   struct pc_err *err)
+{
+	*st = NULL;
+	*c = idx__sq_reader_get(s, err);
+	if (*c == NULL)
+		return idx__sq_prep_status(err);
+	*st = idx__sq_stmt(*c, sql, err);
+	if (*st == NULL) {
+		idx__sq_reader_put(s, *c);
+		*c = NULL;
+		return idx__sq_prep_status(err);
+	}
+	return PC_OK;
+}
+
+void idx__sq_reader_done(struct sq_idx *s, struct sq_conn *c, sqlite3_stmt *st)
+{
+	idx__sq_done(st);
+	idx__sq_reader_put(s, c);
+}
+
 static enum pc_status sq_ping(idx *ix, struct pc_err *err)
 {
 	struct sq_idx *s = SQ(ix);
@@ -380,7 +424,7 @@ static enum pc_status sq_ping(idx *ix, struct pc_err *err)
 	enum pc_status st;
 
 	if (c == NULL)
-		return prep_status(err);
+		return idx__sq_prep_status(err);
 	st = exec_sql(c, "SELECT count(*) FROM totals", err);
 	idx__sq_reader_put(s, c);
 	return st;
@@ -390,22 +434,19 @@ static enum pc_status sq_counts(idx *ix, struct idx_counts *out,
                                 struct pc_err *err)
 {
 	struct sq_idx *s = SQ(ix);
-	struct sq_conn *c = idx__sq_reader_get(s, err);
+	struct sq_conn *c;
 	sqlite3_stmt *st;
-	enum pc_status r = PC_OK;
+	enum pc_status r;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if (c == NULL)
-		return prep_status(err);
-	st = idx__sq_stmt(c,
-	                  "SELECT patients, studies, series, instances, bytes "
-	                  "FROM totals WHERE id = 1",
-	                  err);
-	if (st == NULL) {
-		r = prep_status(err);
-		goto done;
-	}
+	r = idx__sq_reader_stmt(
+	    s,
+	    "SELECT patients, studies, series, instances, bytes "
+	    "FROM totals WHERE id = 1",
+	    &c, &st, err);
+	if (r != PC_OK)
+		return r;
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		out->patients = (uint64_t)sqlite3_column_int64(st, 0);
@@ -418,9 +459,7 @@ static enum pc_status sq_counts(idx *ix, struct idx_counts *out,
 		                 rc == SQLITE_DONE ? SQLITE_CORRUPT : rc,
 		                 "reading the totals");
 	}
-	idx__sq_done(st);
-done:
-	idx__sq_reader_put(s, c);
+	idx__sq_reader_done(s, c, st);
 	return r;
 }
 
@@ -465,18 +504,13 @@ static enum pc_status lookup_one(idx *ix, const char *sql, const char *key,
                                  struct pc_err *err)
 {
 	struct sq_idx *s = SQ(ix);
-	struct sq_conn *c = idx__sq_reader_get(s, err);
+	struct sq_conn *c;
 	sqlite3_stmt *st;
-	enum pc_status r = PC_OK;
+	enum pc_status r = idx__sq_reader_stmt(s, sql, &c, &st, err);
 	int rc;
 
-	if (c == NULL)
-		return prep_status(err);
-	st = idx__sq_stmt(c, sql, err);
-	if (st == NULL) {
-		r = prep_status(err);
-		goto done;
-	}
+	if (r != PC_OK)
+		return r;
 	idx__sq_bind_text(st, 1, key);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
@@ -486,9 +520,7 @@ static enum pc_status lookup_one(idx *ix, const char *sql, const char *key,
 		               "index: no instance with %s %s", what, key);
 	else
 		r = idx__sq_fail(err, c->db, rc, "looking an instance up");
-	idx__sq_done(st);
-done:
-	idx__sq_reader_put(s, c);
+	idx__sq_reader_done(s, c, st);
 	return r;
 }
 
@@ -512,28 +544,23 @@ static enum pc_status sq_handle_exists(idx *ix, const char *handle,
                                        bool *exists, struct pc_err *err)
 {
 	struct sq_idx *s = SQ(ix);
-	struct sq_conn *c = idx__sq_reader_get(s, err);
+	struct sq_conn *c;
 	sqlite3_stmt *st;
-	enum pc_status r = PC_OK;
+	enum pc_status r;
 	int rc;
 
 	*exists = false;
-	if (c == NULL)
-		return prep_status(err);
-	st = idx__sq_stmt(c, "SELECT 1 FROM instances WHERE handle = ?1", err);
-	if (st == NULL) {
-		r = prep_status(err);
-		goto done;
-	}
+	r = idx__sq_reader_stmt(s, "SELECT 1 FROM instances WHERE handle = ?1",
+	                        &c, &st, err);
+	if (r != PC_OK)
+		return r;
 	idx__sq_bind_text(st, 1, handle);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		*exists = true;
 	else if (rc != SQLITE_DONE)
 		r = idx__sq_fail(err, c->db, rc, "looking a handle up");
-	idx__sq_done(st);
-done:
-	idx__sq_reader_put(s, c);
+	idx__sq_reader_done(s, c, st);
 	return r;
 }
 
@@ -569,7 +596,7 @@ static enum pc_status sq_instances_each(idx *ix, const char *study_uid,
 	struct sq_conn *c;
 	sqlite3_stmt *st;
 	struct idx_instance inst;
-	enum pc_status r = PC_OK;
+	enum pc_status r;
 	char sql[512];
 	size_t n = 0;
 	int rc;
@@ -580,14 +607,9 @@ static enum pc_status sq_instances_each(idx *ix, const char *study_uid,
 	         "i.sop_uid",
 	         with_metadata ? ", i.metadata" : "",
 	         scope_where(series_uid, sop_uid));
-	c = idx__sq_reader_get(s, err);
-	if (c == NULL)
-		return prep_status(err);
-	st = idx__sq_stmt(c, sql, err);
-	if (st == NULL) {
-		r = prep_status(err);
-		goto done;
-	}
+	r = idx__sq_reader_stmt(s, sql, &c, &st, err);
+	if (r != PC_OK)
+		return r;
 	bind_scope(st, study_uid, series_uid, sop_uid);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *md = NULL;
@@ -611,9 +633,7 @@ static enum pc_status sq_instances_each(idx *ix, const char *study_uid,
 		               study_uid, series_uid ? "/" : "",
 		               series_uid ? series_uid : "", sop_uid ? "/" : "",
 		               sop_uid ? sop_uid : "");
-	idx__sq_done(st);
-done:
-	idx__sq_reader_put(s, c);
+	idx__sq_reader_done(s, c, st);
 	return r;
 }
 
@@ -624,7 +644,7 @@ static enum pc_status sq_etag(idx *ix, const char *study_uid,
 	struct sq_idx *s = SQ(ix);
 	struct sq_conn *c;
 	sqlite3_stmt *st;
-	enum pc_status r = PC_OK;
+	enum pc_status r;
 	char sql[320];
 	int rc;
 
@@ -632,14 +652,9 @@ static enum pc_status sq_etag(idx *ix, const char *study_uid,
 	snprintf(sql, sizeof(sql),
 	         "SELECT count(*), max(i.id), sum(i.id)" INST_FROM "%s",
 	         scope_where(series_uid, sop_uid));
-	c = idx__sq_reader_get(s, err);
-	if (c == NULL)
-		return prep_status(err);
-	st = idx__sq_stmt(c, sql, err);
-	if (st == NULL) {
-		r = prep_status(err);
-		goto done;
-	}
+	r = idx__sq_reader_stmt(s, sql, &c, &st, err);
+	if (r != PC_OK)
+		return r;
 	bind_scope(st, study_uid, series_uid, sop_uid);
 	rc = sqlite3_step(st);
 	if (rc != SQLITE_ROW) {
@@ -658,9 +673,7 @@ static enum pc_status sq_etag(idx *ix, const char *study_uid,
 		snprintf(out, IDX_ETAG_MAX, "%" PRIx64 "-%" PRIx64 "-%" PRIx32,
 		         count, max, (uint32_t)sum);
 	}
-	idx__sq_done(st);
-done:
-	idx__sq_reader_put(s, c);
+	idx__sq_reader_done(s, c, st);
 	return r;
 }
 
@@ -759,6 +772,22 @@ static void attr_end(struct attrs *a, enum attr_slot i, size_t start)
 	a->off[i] = start;
 }
 
+/* Stores the folded form of PN slot `from` (idx__fold_pn) as slot `to`;
+ * an absent name gives an absent twin. Offsets, not pointers: a->text may
+ * move while it grows. */
+static void fold_twin(struct attrs *a, enum attr_slot from, enum attr_slot to,
+                      struct pc_buf *tmp)
+{
+	size_t start;
+
+	pc_buf_reset(tmp);
+	if (a->off[from] != SIZE_MAX)
+		idx__fold_pn(A(a, from), tmp);
+	start = a->text.n;
+	pc_buf_append(&a->text, tmp->p ? tmp->p : "", tmp->n);
+	attr_end(a, to, start);
+}
+
 static enum pc_status read_attrs(const dcm_dataset *ds, struct attrs *a,
                                  struct pc_buf *tmp, struct pc_err *err)
 {
@@ -784,20 +813,9 @@ static enum pc_status read_attrs(const dcm_dataset *ds, struct attrs *a,
 		}
 		attr_end(a, (enum attr_slot)i, start);
 	}
-	/* The folded twins are computed from the values above; the offsets
-	 * stay valid while the buffer grows, pointers would not. */
-	pc_buf_reset(tmp);
-	if (a->off[A_PNAME] != SIZE_MAX)
-		idx__fold_pn(A(a, A_PNAME), tmp);
-	start = a->text.n;
-	pc_buf_append(&a->text, tmp->p ? tmp->p : "", tmp->n);
-	attr_end(a, A_PNAME_FOLD, start);
-	pc_buf_reset(tmp);
-	if (a->off[A_REFERRING] != SIZE_MAX)
-		idx__fold_pn(A(a, A_REFERRING), tmp);
-	start = a->text.n;
-	pc_buf_append(&a->text, tmp->p ? tmp->p : "", tmp->n);
-	attr_end(a, A_REF_FOLD, start);
+	/* The folded twins are computed from the values above. */
+	fold_twin(a, A_PNAME, A_PNAME_FOLD, tmp);
+	fold_twin(a, A_REFERRING, A_REF_FOLD, tmp);
 	if (pc_buf_status(&a->text) != PC_OK || pc_buf_status(tmp) != PC_OK)
 		return pc_err_set(err, PC_NOMEM, 0, "index: out of memory");
 
@@ -826,6 +844,17 @@ static void bind_num(sqlite3_stmt *st, int col, const struct attrs *a,
 		sqlite3_bind_int64(st, col, a->num[i]);
 	else
 		sqlite3_bind_null(st, col);
+}
+
+/* Binds the values of slots[0..n) to ?first, ?first + 1, ... in order
+ * (an absent value binds NULL). */
+static void bind_slots(sqlite3_stmt *st, int first, const struct attrs *a,
+                       const enum attr_slot *slots, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		idx__sq_bind_text(st, first + (int)i, A(a, slots[i]));
 }
 
 /* Whether the '\'-separated `list` holds `item`. */
@@ -861,6 +890,32 @@ static enum pc_status step_row(struct sq_conn *c, sqlite3_stmt *st, bool *found,
 	return PC_OK;
 }
 
+/* The first column of the first row of `sql` as an integer, with ?1 bound
+ * to the text `key`, or to `id` when `key` is NULL. *found tells whether
+ * there was a row; *out is 0 when there was none. */
+static enum pc_status first_int(struct sq_conn *c, const char *sql,
+                                const char *key, int64_t id, int64_t *out,
+                                bool *found, const char *what,
+                                struct pc_err *err)
+{
+	sqlite3_stmt *st = idx__sq_stmt(c, sql, err);
+	enum pc_status r;
+
+	*out = 0;
+	*found = false;
+	if (st == NULL)
+		return idx__sq_prep_status(err);
+	if (key != NULL)
+		idx__sq_bind_text(st, 1, key);
+	else
+		sqlite3_bind_int64(st, 1, id);
+	r = step_row(c, st, found, what, err);
+	if (*found)
+		*out = sqlite3_column_int64(st, 0);
+	idx__sq_done(st);
+	return r;
+}
+
 /* Recomputes ModalitiesInStudy (which != 0) or SOPClassesInStudy of a
  * study: sorted, distinct, '\'-joined (PS3.18 10.6.3 lists them). */
 static enum pc_status study_list(struct sq_conn *c, int64_t study,
@@ -880,7 +935,7 @@ static enum pc_status study_list(struct sq_conn *c, int64_t study,
 	          "ORDER BY 1",
 	    err);
 	if (st == NULL)
-		return prep_status(err);
+		return idx__sq_prep_status(err);
 	pc_buf_reset(tmp);
 	sqlite3_bind_int64(st, 1, study);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -899,7 +954,7 @@ static enum pc_status study_list(struct sq_conn *c, int64_t study,
 	               : "UPDATE studies SET sop_classes = ?2 WHERE id = ?1",
 	    err);
 	if (st == NULL)
-		return prep_status(err);
+		return idx__sq_prep_status(err);
 	sqlite3_bind_int64(st, 1, study);
 	idx__sq_bind_text(st, 2, tmp->n > 0 ? tmp->p : NULL);
 	return run(c, st, "updating a study's values", err);
@@ -921,7 +976,7 @@ static enum pc_status study_list_has(struct sq_conn *c, int64_t study,
 
 	*has = false;
 	if (st == NULL)
-		return prep_status(err);
+		return idx__sq_prep_status(err);
 	sqlite3_bind_int64(st, 1, study);
 	r = step_row(c, st, &found, "reading a study", err);
 	if (r == PC_OK && found)
@@ -935,21 +990,13 @@ static enum pc_status totals_add(struct sq_conn *c, int64_t patients,
                                  int64_t instances, int64_t bytes,
                                  struct pc_err *err)
 {
-	sqlite3_stmt *st = idx__sq_stmt(
+	return EXEC_INTS(
 	    c,
-	    "UPDATE totals SET patients = patients + ?1, studies = studies + "
-	    "?2, series = series + ?3, instances = instances + ?4, bytes = "
-	    "bytes + ?5 WHERE id = 1",
-	    err);
-
-	if (st == NULL)
-		return prep_status(err);
-	sqlite3_bind_int64(st, 1, patients);
-	sqlite3_bind_int64(st, 2, studies);
-	sqlite3_bind_int64(st, 3, series);
-	sqlite3_bind_int64(st, 4, instances);
-	sqlite3_bind_int64(st, 5, bytes);
-	return run(c, st, "updating the totals", err);
+	    "UPDATE totals SET patients = patients + ?1, studies = "
+	    "studies + ?2, series = series + ?3, instances = "
+	    "instances + ?4, bytes = bytes + ?5 WHERE id = 1",
+	    "updating the totals", err, patients, studies, series, instances,
+	    bytes);
 }
 
 static enum pc_status insert_instance(struct sq_conn *c, int64_t series,
@@ -967,7 +1014,7 @@ static enum pc_status insert_instance(struct sq_conn *c, int64_t series,
 	int rc;
 
 	if (st == NULL)
-		return prep_status(err);
+		return idx__sq_prep_status(err);
 	sqlite3_bind_int64(st, 1, series);
 	idx__sq_bind_text(st, 2, A(a, A_SOP_UID));
 	idx__sq_bind_text(st, 3, A(a, A_SOP_CLASS));
@@ -1015,23 +1062,20 @@ static enum pc_status find_patient(struct sq_conn *c, const struct attrs *a,
                                    int64_t *id, bool *created,
                                    struct pc_err *err)
 {
+	/* The values of the INSERT below, in order. */
+	static const enum attr_slot cols[] = {A_PID,   A_PNAME, A_PNAME_FOLD,
+	                                      A_BIRTH, A_SEX,   A_ISSUER};
 	sqlite3_stmt *st;
 	enum pc_status r;
 	bool found = false;
 
 	*created = false;
 	if (A(a, A_PID) != NULL) {
-		st = idx__sq_stmt(c,
-		                  "SELECT id FROM patients WHERE patient_id = "
-		                  "?1 ORDER BY id LIMIT 1",
-		                  err);
-		if (st == NULL)
-			return prep_status(err);
-		idx__sq_bind_text(st, 1, A(a, A_PID));
-		r = step_row(c, st, &found, "looking a patient up", err);
-		if (found)
-			*id = sqlite3_column_int64(st, 0);
-		idx__sq_done(st);
+		r = first_int(c,
+		              "SELECT id FROM patients WHERE patient_id = ?1 "
+		              "ORDER BY id LIMIT 1",
+		              A(a, A_PID), 0, id, &found,
+		              "looking a patient up", err);
 		if (r != PC_OK || found)
 			return r;
 	}
@@ -1043,13 +1087,8 @@ static enum pc_status find_patient(struct sq_conn *c, const struct attrs *a,
 	                  "(?1, ?2, ?3, ?4, ?5, ?6)",
 	                  err);
 	if (st == NULL)
-		return prep_status(err);
-	idx__sq_bind_text(st, 1, A(a, A_PID));
-	idx__sq_bind_text(st, 2, A(a, A_PNAME));
-	idx__sq_bind_text(st, 3, A(a, A_PNAME_FOLD));
-	idx__sq_bind_text(st, 4, A(a, A_BIRTH));
-	idx__sq_bind_text(st, 5, A(a, A_SEX));
-	idx__sq_bind_text(st, 6, A(a, A_ISSUER));
+		return idx__sq_prep_status(err);
+	bind_slots(st, 1, a, cols, sizeof(cols) / sizeof(cols[0]));
 	r = run(c, st, "inserting a patient", err);
 	if (r == PC_OK) {
 		*id = sqlite3_last_insert_rowid(c->db);
@@ -1062,6 +1101,10 @@ static enum pc_status insert_study(struct sq_conn *c, int64_t patient,
                                    const struct attrs *a, int64_t *id,
                                    struct pc_err *err)
 {
+	/* The values of ?2 .. ?10 below, in order. */
+	static const enum attr_slot cols[] = {
+	    A_STUDY_UID, A_DATE,     A_TIME,       A_ACCESSION, A_REFERRING,
+	    A_REF_FOLD,  A_STUDY_ID, A_STUDY_DESC, A_TIMEZONE};
 	sqlite3_stmt *st = idx__sq_stmt(
 	    c,
 	    "INSERT INTO studies (patient_ref, study_uid, study_date, "
@@ -1072,17 +1115,9 @@ static enum pc_status insert_study(struct sq_conn *c, int64_t patient,
 	enum pc_status r;
 
 	if (st == NULL)
-		return prep_status(err);
+		return idx__sq_prep_status(err);
 	sqlite3_bind_int64(st, 1, patient);
-	idx__sq_bind_text(st, 2, A(a, A_STUDY_UID));
-	idx__sq_bind_text(st, 3, A(a, A_DATE));
-	idx__sq_bind_text(st, 4, A(a, A_TIME));
-	idx__sq_bind_text(st, 5, A(a, A_ACCESSION));
-	idx__sq_bind_text(st, 6, A(a, A_REFERRING));
-	idx__sq_bind_text(st, 7, A(a, A_REF_FOLD));
-	idx__sq_bind_text(st, 8, A(a, A_STUDY_ID));
-	idx__sq_bind_text(st, 9, A(a, A_STUDY_DESC));
-	idx__sq_bind_text(st, 10, A(a, A_TIMEZONE));
+	bind_slots(st, 2, a, cols, sizeof(cols) / sizeof(cols[0]));
 	r = run(c, st, "inserting a study", err);
 	if (r == PC_OK)
 		*id = sqlite3_last_insert_rowid(c->db);
@@ -1125,7 +1160,7 @@ static enum pc_status insert_requests(struct sq_conn *c, int64_t series,
 		                  "sps_id, rp_id) VALUES (?1, ?2, ?3)",
 		                  err);
 		if (st == NULL)
-			return prep_status(err);
+			return idx__sq_prep_status(err);
 		sqlite3_bind_int64(st, 1, series);
 		idx__sq_bind_text(st, 2, sps ? tmp->p : NULL);
 		idx__sq_bind_text(st, 3, rp ? tmp->p + sep + 1 : NULL);
@@ -1178,7 +1213,7 @@ static enum pc_status insert_series(struct sq_conn *c, int64_t study,
 	    "?7, ?8)",
 	    err);
 	if (st == NULL)
-		return prep_status(err);
+		return idx__sq_prep_status(err);
 	sqlite3_bind_int64(st, 1, study);
 	idx__sq_bind_text(st, 2, A(a, A_SERIES_UID));
 	idx__sq_bind_text(st, 3, A(a, A_MODALITY));
@@ -1208,33 +1243,20 @@ static enum pc_status bump_counts(struct sq_conn *c, int64_t series,
                                   int64_t n_series, int64_t rep,
                                   struct pc_err *err)
 {
-	sqlite3_stmt *st = idx__sq_stmt(
-	    c,
-	    "UPDATE series SET n_instances = n_instances + ?2, rep_instance = "
-	    "coalesce(rep_instance, ?3) WHERE id = ?1",
-	    err);
 	enum pc_status r;
 
-	if (st == NULL)
-		return prep_status(err);
-	sqlite3_bind_int64(st, 1, series);
-	sqlite3_bind_int64(st, 2, instances);
-	sqlite3_bind_int64(st, 3, rep);
-	r = run(c, st, "updating series counts", err);
+	r = EXEC_INTS(c,
+	              "UPDATE series SET n_instances = n_instances + ?2, "
+	              "rep_instance = coalesce(rep_instance, ?3) WHERE id = ?1",
+	              "updating series counts", err, series, instances, rep);
 	if (r != PC_OK)
 		return r;
-	st = idx__sq_stmt(c,
-	                  "UPDATE studies SET n_instances = n_instances + ?2, "
-	                  "n_series = n_series + ?3, rep_instance = "
-	                  "coalesce(rep_instance, ?4) WHERE id = ?1",
-	                  err);
-	if (st == NULL)
-		return prep_status(err);
-	sqlite3_bind_int64(st, 1, study);
-	sqlite3_bind_int64(st, 2, instances);
-	sqlite3_bind_int64(st, 3, n_series);
-	sqlite3_bind_int64(st, 4, rep);
-	return run(c, st, "updating study counts", err);
+	return EXEC_INTS(c,
+	                 "UPDATE studies SET n_instances = n_instances + ?2, "
+	                 "n_series = n_series + ?3, rep_instance = "
+	                 "coalesce(rep_instance, ?4) WHERE id = ?1",
+	                 "updating study counts", err, study, instances,
+	                 n_series, rep);
 }
 
 /* Replaces the bytes of an existing instance: a new row (so that `seq`
@@ -1246,42 +1268,26 @@ static enum pc_status replace_instance(struct sq_conn *c, int64_t old_id,
                                        const struct attrs *a,
                                        struct pc_buf *tmp, struct pc_err *err)
 {
-	sqlite3_stmt *st;
 	enum pc_status r;
 	int64_t id;
 
-	st = idx__sq_stmt(c, "DELETE FROM instances WHERE id = ?1", err);
-	if (st == NULL)
-		return prep_status(err);
-	sqlite3_bind_int64(st, 1, old_id);
-	r = run(c, st, "removing the replaced instance", err);
+	r = EXEC_INTS(c, "DELETE FROM instances WHERE id = ?1",
+	              "removing the replaced instance", err, old_id);
 	if (r != PC_OK)
 		return r;
 	r = insert_instance(c, series, p, a, &id, err);
 	if (r != PC_OK)
 		return r;
-	st = idx__sq_stmt(c,
-	                  "UPDATE series SET rep_instance = ?3 WHERE id = ?1 "
-	                  "AND rep_instance = ?2",
-	                  err);
-	if (st == NULL)
-		return prep_status(err);
-	sqlite3_bind_int64(st, 1, series);
-	sqlite3_bind_int64(st, 2, old_id);
-	sqlite3_bind_int64(st, 3, id);
-	r = run(c, st, "updating the series", err);
+	r = EXEC_INTS(c,
+	              "UPDATE series SET rep_instance = ?3 WHERE id = ?1 AND "
+	              "rep_instance = ?2",
+	              "updating the series", err, series, old_id, id);
 	if (r != PC_OK)
 		return r;
-	st = idx__sq_stmt(c,
-	                  "UPDATE studies SET rep_instance = ?3 WHERE id = ?1 "
-	                  "AND rep_instance = ?2",
-	                  err);
-	if (st == NULL)
-		return prep_status(err);
-	sqlite3_bind_int64(st, 1, study);
-	sqlite3_bind_int64(st, 2, old_id);
-	sqlite3_bind_int64(st, 3, id);
-	r = run(c, st, "updating the study", err);
+	r = EXEC_INTS(c,
+	              "UPDATE studies SET rep_instance = ?3 WHERE id = ?1 AND "
+	              "rep_instance = ?2",
+	              "updating the study", err, study, old_id, id);
 	if (r != PC_OK)
 		return r;
 	if (class_changed) {
@@ -1315,7 +1321,7 @@ static enum pc_status put_txn(struct sq_conn *c, const struct idx_put *p,
 	    " WHERE i.sop_uid = ?1",
 	    err);
 	if (st == NULL)
-		return prep_status(err);
+		return idx__sq_prep_status(err);
 	idx__sq_bind_text(st, 1, A(a, A_SOP_UID));
 	r = step_row(c, st, &found, "looking the instance up", err);
 	if (found) {
@@ -1363,7 +1369,7 @@ static enum pc_status put_txn(struct sq_conn *c, const struct idx_put *p,
 	                  "se.study_ref WHERE se.series_uid = ?1",
 	                  err);
 	if (st == NULL)
-		return prep_status(err);
+		return idx__sq_prep_status(err);
 	idx__sq_bind_text(st, 1, A(a, A_SERIES_UID));
 	r = step_row(c, st, &found, "looking the series up", err);
 	if (found) {
@@ -1389,7 +1395,7 @@ static enum pc_status put_txn(struct sq_conn *c, const struct idx_put *p,
 			    c, "SELECT " INST_COLS INST_FROM " WHERE i.id = ?1",
 			    err);
 			if (st == NULL)
-				return prep_status(err);
+				return idx__sq_prep_status(err);
 			sqlite3_bind_int64(st, 1, old_id);
 			r = step_row(c, st, &found, "reading an instance", err);
 			if (found)
@@ -1400,15 +1406,9 @@ static enum pc_status put_txn(struct sq_conn *c, const struct idx_put *p,
 	}
 
 	if (!found) {
-		st = idx__sq_stmt(
-		    c, "SELECT id FROM studies WHERE study_uid = ?1", err);
-		if (st == NULL)
-			return prep_status(err);
-		idx__sq_bind_text(st, 1, A(a, A_STUDY_UID));
-		r = step_row(c, st, &found, "looking the study up", err);
-		if (found)
-			study = sqlite3_column_int64(st, 0);
-		idx__sq_done(st);
+		r = first_int(c, "SELECT id FROM studies WHERE study_uid = ?1",
+		              A(a, A_STUDY_UID), 0, &study, &found,
+		              "looking the study up", err);
 		if (r != PC_OK)
 			return r;
 		if (!found) {
@@ -1526,16 +1526,11 @@ static enum pc_status handles_add(struct handles *h, const char *s,
 	return PC_OK;
 }
 
-/* Runs a statement with ?1 bound to `id`. */
+/* Runs a statement with ?1 bound to `id`; errors name the statement. */
 static enum pc_status run_id(struct sq_conn *c, const char *sql, int64_t id,
                              struct pc_err *err)
 {
-	sqlite3_stmt *st = idx__sq_stmt(c, sql, err);
-
-	if (st == NULL)
-		return prep_status(err);
-	sqlite3_bind_int64(st, 1, id);
-	return run(c, st, sql, err);
+	return EXEC_INTS(c, sql, sql, err, id);
 }
 
 /* Reads one integer column from a statement with ?1 = id; 0 when there is
@@ -1543,19 +1538,9 @@ static enum pc_status run_id(struct sq_conn *c, const char *sql, int64_t id,
 static enum pc_status int_id(struct sq_conn *c, const char *sql, int64_t id,
                              int64_t *out, struct pc_err *err)
 {
-	sqlite3_stmt *st = idx__sq_stmt(c, sql, err);
-	enum pc_status r;
 	bool found;
 
-	*out = 0;
-	if (st == NULL)
-		return prep_status(err);
-	sqlite3_bind_int64(st, 1, id);
-	r = step_row(c, st, &found, sql, err);
-	if (found)
-		*out = sqlite3_column_int64(st, 0);
-	idx__sq_done(st);
-	return r;
+	return first_int(c, sql, NULL, id, out, &found, sql, err);
 }
 
 static enum pc_status delete_txn(struct sq_conn *c, const char *study_uid,
@@ -1580,7 +1565,7 @@ static enum pc_status delete_txn(struct sq_conn *c, const char *study_uid,
 	         scope_where(series_uid, sop_uid));
 	st = idx__sq_stmt(c, sql, err);
 	if (st == NULL)
-		return prep_status(err);
+		return idx__sq_prep_status(err);
 	bind_scope(st, study_uid, series_uid, sop_uid);
 	r = step_row(c, st, &found, "looking up what to delete", err);
 	if (found) {
@@ -1616,7 +1601,7 @@ static enum pc_status delete_txn(struct sq_conn *c, const char *study_uid,
 		    "se.study_ref = ?1",
 		    err);
 	if (st == NULL)
-		return prep_status(err);
+		return idx__sq_prep_status(err);
 	sqlite3_bind_int64(st, 1, sop_uid ? inst : series_uid ? series : study);
 	r = PC_OK;
 	while (r == PC_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -1666,17 +1651,11 @@ static enum pc_status delete_txn(struct sq_conn *c, const char *study_uid,
 			return r;
 		d_studies = 1;
 	} else {
-		st =
-		    idx__sq_stmt(c,
-		                 "UPDATE studies SET n_series = n_series - ?2, "
-		                 "n_instances = n_instances - ?3 WHERE id = ?1",
-		                 err);
-		if (st == NULL)
-			return prep_status(err);
-		sqlite3_bind_int64(st, 1, study);
-		sqlite3_bind_int64(st, 2, d_series);
-		sqlite3_bind_int64(st, 3, (int64_t)h->n);
-		r = run(c, st, "updating study counts", err);
+		r = EXEC_INTS(c,
+		              "UPDATE studies SET n_series = n_series - ?2, "
+		              "n_instances = n_instances - ?3 WHERE id = ?1",
+		              "updating study counts", err, study, d_series,
+		              (int64_t)h->n);
 		if (r == PC_OK)
 			r = int_id(c,
 			           "SELECT n_series FROM studies WHERE id = ?1",

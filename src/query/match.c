@@ -280,28 +280,33 @@ static bool component_found(const uint32_t *kc, size_t kn, const uint32_t *v,
 /* Stack room for folded names; PN values are at most 3 x 64 characters. */
 #define FOLD_STACK 512
 
+/* Room for the folded form of `n` bytes, 2 code points per byte (see
+ * fold()): `stack` (FOLD_STACK entries) when it fits, else allocated;
+ * NULL when that fails. */
+static uint32_t *fold_room(size_t n, uint32_t *stack)
+{
+	size_t bytes;
+
+	if (n <= FOLD_STACK / 2)
+		return stack;
+	if (!pc_mul_ok(n, 2 * sizeof(uint32_t), &bytes))
+		return NULL;
+	return pc_malloc(bytes);
+}
+
 static bool pn_fuzzy(const char *key, const char *value)
 {
 	uint32_t kst[FOLD_STACK], vst[FOLD_STACK];
-	uint32_t *k = kst, *v = vst;
-	size_t kn = strlen(key), vn = strlen(value), kl, vl, i, bytes;
+	uint32_t *k, *v = vst; /* v is freed at out: set before any goto */
+	size_t kn = strlen(key), vn = strlen(value), kl, vl, i;
 	bool ok = false;
 
-	/* Room for 2 code points per byte (see fold()). */
-	if (kn > FOLD_STACK / 2) {
-		if (!pc_mul_ok(kn, 2 * sizeof(uint32_t), &bytes))
-			goto out;
-		k = pc_malloc(bytes);
-		if (k == NULL)
-			goto out;
-	}
-	if (vn > FOLD_STACK / 2) {
-		if (!pc_mul_ok(vn, 2 * sizeof(uint32_t), &bytes))
-			goto out;
-		v = pc_malloc(bytes);
-		if (v == NULL)
-			goto out;
-	}
+	k = fold_room(kn, kst);
+	if (k == NULL)
+		goto out;
+	v = fold_room(vn, vst);
+	if (v == NULL)
+		goto out;
 	kl = fold(key, kn, k);
 	vl = fold(value, vn, v);
 	if (wild_cp(k, kl, v, vl, false)) {

@@ -98,6 +98,21 @@ static struct qry_key *key_append(struct qry *q)
 	return k;
 }
 
+/* Appends a key for path[0..depth) with `vr`, nothing else set; NULL when
+ * out of memory. */
+static struct qry_key *key_new(struct qry *q, const uint32_t *path,
+			       size_t depth, enum dcm_vr vr)
+{
+	struct qry_key *k = key_append(q);
+
+	if (k != NULL) {
+		memcpy(k->path, path, depth * sizeof(path[0]));
+		k->depth = (uint8_t)depth;
+		k->vr = vr;
+	}
+	return k;
+}
+
 static struct qry_key *key_find(struct qry *q, const uint32_t *path,
 				size_t depth)
 {
@@ -111,17 +126,6 @@ static struct qry_key *key_find(struct qry *q, const uint32_t *path,
 			return k;
 	}
 	return NULL;
-}
-
-static char *arena_strndup(pc_arena *a, const char *s, size_t n)
-{
-	char *d = pc_arena_alloc(a, n + 1);
-
-	if (d == NULL)
-		return NULL;
-	memcpy(d, s, n);
-	d[n] = '\0';
-	return d;
 }
 
 static enum pc_status nomem(struct pc_err *err)
@@ -169,61 +173,65 @@ static bool is_digit(char c)
 	return c >= '0' && c <= '9';
 }
 
+/* Cursor steps for the number VRs below: each advances *i within s[0..n). */
+static void skip_spaces(const char *s, size_t n, size_t *i)
+{
+	while (*i < n && s[*i] == ' ')
+		(*i)++;
+}
+
+static void skip_sign(const char *s, size_t n, size_t *i)
+{
+	if (*i < n && (s[*i] == '+' || s[*i] == '-'))
+		(*i)++;
+}
+
+/* Returns how many digits it passed. */
+static size_t skip_digits(const char *s, size_t n, size_t *i)
+{
+	size_t d = 0;
+
+	while (*i < n && is_digit(s[*i])) {
+		(*i)++;
+		d++;
+	}
+	return d;
+}
+
 /* PS3.5 6.2 IS (and the binary integer VRs written in decimal):
  * [spaces][+|-]digits[spaces]. */
 static bool int_ok(const char *s, size_t n)
 {
-	size_t i = 0, d = 0;
+	size_t i = 0, d;
 
-	while (i < n && s[i] == ' ')
-		i++;
-	if (i < n && (s[i] == '+' || s[i] == '-'))
-		i++;
-	while (i < n && is_digit(s[i])) {
-		i++;
-		d++;
-	}
-	while (i < n && s[i] == ' ')
-		i++;
+	skip_spaces(s, n, &i);
+	skip_sign(s, n, &i);
+	d = skip_digits(s, n, &i);
+	skip_spaces(s, n, &i);
 	return d > 0 && i == n;
 }
 
 /* PS3.5 6.2 DS: a fixed or floating point number, spaces around. */
 static bool float_ok(const char *s, size_t n)
 {
-	size_t i = 0, d = 0, e;
+	size_t i = 0, d;
 
-	while (i < n && s[i] == ' ')
-		i++;
-	if (i < n && (s[i] == '+' || s[i] == '-'))
-		i++;
-	while (i < n && is_digit(s[i])) {
-		i++;
-		d++;
-	}
+	skip_spaces(s, n, &i);
+	skip_sign(s, n, &i);
+	d = skip_digits(s, n, &i);
 	if (i < n && s[i] == '.') {
 		i++;
-		while (i < n && is_digit(s[i])) {
-			i++;
-			d++;
-		}
+		d += skip_digits(s, n, &i);
 	}
 	if (d == 0)
 		return false;
 	if (i < n && (s[i] == 'e' || s[i] == 'E')) {
 		i++;
-		if (i < n && (s[i] == '+' || s[i] == '-'))
-			i++;
-		e = 0;
-		while (i < n && is_digit(s[i])) {
-			i++;
-			e++;
-		}
-		if (e == 0)
+		skip_sign(s, n, &i);
+		if (skip_digits(s, n, &i) == 0)
 			return false;
 	}
-	while (i < n && s[i] == ' ')
-		i++;
+	skip_spaces(s, n, &i);
 	return i == n;
 }
 
@@ -277,7 +285,7 @@ static enum pc_status key_set_value(struct qry *q, struct qry_key *k,
 				  "match its items' attributes with a dotted "
 				  "path",
 				  what, sw, v);
-	k->value = arena_strndup(q->arena, v, n);
+	k->value = pc_arena_strndup(q->arena, v, n);
 	if (k->value == NULL)
 		return nomem(err);
 
@@ -300,7 +308,7 @@ static enum pc_status key_set_value(struct qry *q, struct qry_key *k,
 						  "\"%.*s\"",
 						  what, sw, v);
 			k->uids[k->n_uids] =
-				arena_strndup(q->arena, v + a, i - a);
+				pc_arena_strndup(q->arena, v + a, i - a);
 			if (k->uids[k->n_uids] == NULL)
 				return nomem(err);
 			k->n_uids++;
@@ -325,8 +333,8 @@ static enum pc_status key_set_value(struct qry *q, struct qry_key *k,
 			if (bound_ok(k->vr, v, lo) &&
 			    bound_ok(k->vr, dash + 1, n - lo - 1)) {
 				k->match = QRY_MATCH_RANGE;
-				k->value = arena_strndup(q->arena, v, lo);
-				k->hi = arena_strndup(q->arena, dash + 1,
+				k->value = pc_arena_strndup(q->arena, v, lo);
+				k->hi = pc_arena_strndup(q->arena, dash + 1,
 						      n - lo - 1);
 				if (k->value == NULL || k->hi == NULL)
 					return nomem(err);
@@ -553,12 +561,9 @@ static enum pc_status ensure_sequence(struct qry *q, const uint32_t *path,
 	struct qry_key *k = key_find(q, path, depth);
 
 	if (k == NULL) {
-		k = key_append(q);
+		k = key_new(q, path, depth, DCM_VR_SQ);
 		if (k == NULL)
 			return nomem(err);
-		memcpy(k->path, path, depth * sizeof(path[0]));
-		k->depth = (uint8_t)depth;
-		k->vr = DCM_VR_SQ;
 		k->value = "";
 	}
 	k->match = QRY_MATCH_SEQUENCE;
@@ -629,12 +634,9 @@ static enum pc_status param_attr(struct qry *q, const char *name,
 		if (st != PC_OK)
 			return st;
 	}
-	k = key_append(q);
+	k = key_new(q, path, depth, vr);
 	if (k == NULL)
 		return nomem(err);
-	memcpy(k->path, path, depth * sizeof(path[0]));
-	k->depth = (uint8_t)depth;
-	k->vr = vr;
 	st = key_set_value(q, k, what, v, n, off, err);
 	if (st != PC_OK) {
 		q->n_keys--; /* drop the half-made key */
@@ -710,6 +712,18 @@ static enum pc_status decode(struct pc_buf *b, struct pc_span s,
 	return PC_OK;
 }
 
+/* The error for a value over QRY_MAX_VALUE bytes; `name` is the decoded
+ * parameter name. */
+static enum pc_status value_too_long(const struct pc_buf *name, uint64_t off,
+				     struct pc_err *err)
+{
+	return pc_err_set(err, PC_INVAL, off,
+			  "query parameter \"%.*s\": value longer than %d "
+			  "bytes",
+			  (int)(name->n > SHOW ? SHOW : name->n),
+			  pc_buf_str(name), QRY_MAX_VALUE);
+}
+
 enum pc_status qry_parse_qido(struct qry *q, const char *qs, size_t n,
 			      struct pc_err *err)
 {
@@ -743,11 +757,7 @@ enum pc_status qry_parse_qido(struct qry *q, const char *qs, size_t n,
 		/* Each encoded byte decodes to at least a third of one: a
 		 * longer raw value is over the limit without decoding it. */
 		if (value.n / 3 > QRY_MAX_VALUE) {
-			st = pc_err_set(err, PC_INVAL, off,
-					"query parameter \"%.*s\": value "
-					"longer than %d bytes",
-					(int)(nb.n > SHOW ? SHOW : nb.n),
-					pc_buf_str(&nb), QRY_MAX_VALUE);
+			st = value_too_long(&nb, off, err);
 			goto out;
 		}
 		st = decode(&vb, value, "value", name,
@@ -755,11 +765,7 @@ enum pc_status qry_parse_qido(struct qry *q, const char *qs, size_t n,
 		if (st != PC_OK)
 			goto out;
 		if (vb.n > QRY_MAX_VALUE) {
-			st = pc_err_set(err, PC_INVAL, off,
-					"query parameter \"%.*s\": value "
-					"longer than %d bytes",
-					(int)(nb.n > SHOW ? SHOW : nb.n),
-					pc_buf_str(&nb), QRY_MAX_VALUE);
+			st = value_too_long(&nb, off, err);
 			goto out;
 		}
 		st = param(q, &ps, pc_buf_str(&nb), pc_buf_str(&vb), vb.n, off,
@@ -919,62 +925,47 @@ static const uint32_t instance_all_fields[] = {
 	0x00400245, 0x00400275,
 };
 
-#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+struct field_list {
+	const uint32_t *tags;
+	size_t n;
+};
+
+#define LIST(a) {(a), sizeof(a) / sizeof((a)[0])}
+
+/* Each level's own attributes, and the defaults of an unscoped query of
+ * that level (the levels above included); indexed by enum qry_level. */
+static const struct field_list level_lists[] = {
+	[QRY_LEVEL_PATIENT] = LIST(patient_fields),
+	[QRY_LEVEL_STUDY] = LIST(study_fields),
+	[QRY_LEVEL_SERIES] = LIST(series_fields),
+	[QRY_LEVEL_INSTANCE] = LIST(instance_fields),
+};
+static const struct field_list default_lists[] = {
+	[QRY_LEVEL_PATIENT] = LIST(patient_fields),
+	[QRY_LEVEL_STUDY] = LIST(study_fields),
+	[QRY_LEVEL_SERIES] = LIST(series_all_fields),
+	[QRY_LEVEL_INSTANCE] = LIST(instance_all_fields),
+};
+
+/* lists[level], or NULL and 0 for a level outside the enum. */
+static const uint32_t *pick(const struct field_list *lists,
+			    enum qry_level level, size_t *n)
+{
+	bool known = level >= QRY_LEVEL_PATIENT && level <= QRY_LEVEL_INSTANCE;
+
+	if (n != NULL)
+		*n = known ? lists[level].n : 0;
+	return known ? lists[level].tags : NULL;
+}
 
 const uint32_t *qry_default_fields(enum qry_level level, size_t *n)
 {
-	const uint32_t *p = NULL;
-	size_t c = 0;
-
-	switch (level) {
-	case QRY_LEVEL_PATIENT:
-		p = patient_fields;
-		c = COUNT(patient_fields);
-		break;
-	case QRY_LEVEL_STUDY:
-		p = study_fields;
-		c = COUNT(study_fields);
-		break;
-	case QRY_LEVEL_SERIES:
-		p = series_all_fields;
-		c = COUNT(series_all_fields);
-		break;
-	case QRY_LEVEL_INSTANCE:
-		p = instance_all_fields;
-		c = COUNT(instance_all_fields);
-		break;
-	}
-	if (n != NULL)
-		*n = c;
-	return p;
+	return pick(default_lists, level, n);
 }
 
 const uint32_t *qry_level_fields(enum qry_level level, size_t *n)
 {
-	const uint32_t *p = NULL;
-	size_t c = 0;
-
-	switch (level) {
-	case QRY_LEVEL_PATIENT:
-		p = patient_fields;
-		c = COUNT(patient_fields);
-		break;
-	case QRY_LEVEL_STUDY:
-		p = study_fields;
-		c = COUNT(study_fields);
-		break;
-	case QRY_LEVEL_SERIES:
-		p = series_fields;
-		c = COUNT(series_fields);
-		break;
-	case QRY_LEVEL_INSTANCE:
-		p = instance_fields;
-		c = COUNT(instance_fields);
-		break;
-	}
-	if (n != NULL)
-		*n = c;
-	return p;
+	return pick(level_lists, level, n);
 }
 
 int qry_attr_level(uint32_t tag)

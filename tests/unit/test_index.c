@@ -19,8 +19,8 @@
 
 #include "index/idx.h"
 #include "index/idx_int.h"
+#include "tmpdir_test.h"
 
-#include <ftw.h>
 #include <jansson.h>
 #include <pthread.h>
 #include <sqlite3.h>
@@ -43,15 +43,6 @@ struct fixture {
 	char path[128];
 	idx *ix;
 };
-
-static int rm_entry(const char *path, const struct stat *sb, int flag,
-                    struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
 
 static int setup(void **state)
 {
@@ -80,7 +71,7 @@ static int teardown(void **state)
 	struct fixture *f = *state;
 
 	idx_close(f->ix);
-	nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	tmptest_rm_tree(f->dir);
 	free(f);
 	return 0;
 }
@@ -155,6 +146,27 @@ static void handle_of(unsigned n, char out[IDX_HANDLE_LEN + 1])
 	snprintf(out, IDX_HANDLE_LEN + 1, "%032x", n);
 }
 
+/* An idx_put of `ds` (no overwrite) whose SHA-256 is `digest` set to all
+ * `sha` bytes and whose metadata is ds's DICOM JSON, written into `md`. */
+static struct idx_put put_of(const dcm_dataset *ds, const char *handle,
+                             const char *ts_uid, uint64_t size,
+                             uint8_t digest[32], uint8_t sha, struct pc_buf *md)
+{
+	struct idx_put p;
+
+	memset(digest, sha, 32);
+	assert_int_equal(dcm_json_write(ds, NULL, md, NULL), PC_OK);
+	memset(&p, 0, sizeof(p));
+	p.ds = ds;
+	p.handle = handle;
+	p.ts_uid = ts_uid;
+	p.size = size;
+	p.sha256 = digest;
+	p.metadata = md->p;
+	p.metadata_len = md->n;
+	return p;
+}
+
 /* Puts `s` under handle number `h` with SHA-256 bytes all `sha`. */
 static enum pc_status put_ex(idx *ix, const struct spec *s, unsigned h,
                              uint8_t sha, bool overwrite,
@@ -169,17 +181,8 @@ static enum pc_status put_ex(idx *ix, const struct spec *s, unsigned h,
 	struct idx_put p;
 	enum pc_status st;
 
-	memset(digest, sha, sizeof(digest));
 	handle_of(h, handle);
-	assert_int_equal(dcm_json_write(ds, NULL, &md, NULL), PC_OK);
-	memset(&p, 0, sizeof(p));
-	p.ds = ds;
-	p.handle = handle;
-	p.ts_uid = TS_ELE;
-	p.size = 1000 + h;
-	p.sha256 = digest;
-	p.metadata = md.p;
-	p.metadata_len = md.n;
+	p = put_of(ds, handle, TS_ELE, 1000 + h, digest, sha, &md);
 	p.allow_overwrite = overwrite;
 	st = idx_instance_put(ix, &p, outcome, existing, &err);
 	if (st != PC_OK)
@@ -415,20 +418,56 @@ static bool has(json_t *arr, size_t i, const char *tag)
 	return json_object_get(json_array_get(arr, i), tag) != NULL;
 }
 
+/* The answers' values of `tag`, in order, joined with ',' into got[512]. */
+static void join_values(json_t *arr, const char *tag, char got[512])
+{
+	size_t i, n = 0;
+
+	got[0] = '\0';
+	for (i = 0; i < json_array_size(arr); i++)
+		n += (size_t)snprintf(got + n, 512 - n, "%s%s", i ? "," : "",
+		                      val(arr, i, tag));
+}
+
 /* Asserts the answers' values of `tag`, in order, joined with ','. */
 static void expect(json_t *arr, const char *tag, const char *want)
 {
-	char got[512] = "";
-	size_t i, n = 0;
+	char got[512];
 
-	for (i = 0; i < json_array_size(arr); i++)
-		n += (size_t)snprintf(got + n, sizeof(got) - n, "%s%s",
-		                      i ? "," : "", val(arr, i, tag));
+	join_values(arr, tag, got);
 	if (strcmp(got, want) != 0)
 		fprintf(stderr, "%s: want \"%s\", got \"%s\"\n", tag, want,
 		        got);
 	assert_string_equal(got, want);
 	json_decref(arr);
+}
+
+/* A search and what it must answer: the values of `tag`, in order, joined
+ * with ','. */
+struct search {
+	enum qry_level level;
+	const char *qs;
+	const char *tag;
+	const char *want;
+};
+
+/* expect() for each of `n` searches; a failure names the search. */
+static void expect_searches(idx *ix, const struct search *s, size_t n)
+{
+	char got[512];
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		json_t *a = query(ix, s[i].level, s[i].qs);
+
+		join_values(a, s[i].tag, got);
+		json_decref(a);
+		if (strcmp(got, s[i].want) != 0)
+			fail_msg("search \"%s\" (level %d): %s: want \"%s\", "
+			         "got \"%s\"",
+			         s[i].qs, (int)s[i].level, s[i].tag, s[i].want,
+			         got);
+	}
 }
 
 #define STUDY QRY_LEVEL_STUDY
@@ -601,135 +640,122 @@ static enum pc_status walker(void *ctx, const struct idx_instance *inst,
 	return PC_OK;
 }
 
+/* Walks the scope with a fresh `w` that stops after `stop_at` instances
+ * (0: never). */
+static enum pc_status walk(idx *ix, const char *study, const char *series,
+                           const char *sop, bool with_metadata, size_t stop_at,
+                           struct walk *w)
+{
+	memset(w, 0, sizeof(*w));
+	w->stop_at = stop_at;
+	w->metadata_ok = true;
+	return idx_instances_each(ix, study, series, sop, with_metadata, walker,
+	                          w, NULL);
+}
+
 static void walking(void **state)
 {
 	struct fixture *f = *state;
 	struct walk w;
 
 	load_corpus(f->ix);
-	memset(&w, 0, sizeof(w));
-	w.metadata_ok = true;
-	assert_int_equal(idx_instances_each(f->ix, "1.2.3.1", NULL, NULL, true,
-	                                    walker, &w, NULL),
+	assert_int_equal(walk(f->ix, "1.2.3.1", NULL, NULL, true, 0, &w),
 	                 PC_OK);
 	/* Series by number, instances by InstanceNumber. */
 	assert_string_equal(w.order, "1.2.3.1.1.2,1.2.3.1.1.1,1.2.3.1.2.1");
 	assert_true(w.metadata_ok);
 
-	memset(&w, 0, sizeof(w));
-	assert_int_equal(idx_instances_each(f->ix, "1.2.3.2", "1.2.3.2.1", NULL,
-	                                    false, walker, &w, NULL),
-	                 PC_OK);
+	assert_int_equal(
+	    walk(f->ix, "1.2.3.2", "1.2.3.2.1", NULL, false, 0, &w), PC_OK);
 	assert_string_equal(w.order, "1.2.3.2.1.1,1.2.3.2.1.2");
 
-	memset(&w, 0, sizeof(w));
-	assert_int_equal(idx_instances_each(f->ix, "1.2.3.2", "1.2.3.2.1",
-	                                    "1.2.3.2.1.2", false, walker, &w,
-	                                    NULL),
-	                 PC_OK);
+	assert_int_equal(
+	    walk(f->ix, "1.2.3.2", "1.2.3.2.1", "1.2.3.2.1.2", false, 0, &w),
+	    PC_OK);
 	assert_string_equal(w.order, "1.2.3.2.1.2");
 
-	memset(&w, 0, sizeof(w));
-	w.stop_at = 1;
-	assert_int_equal(idx_instances_each(f->ix, "1.2.3.1", NULL, NULL, false,
-	                                    walker, &w, NULL),
+	assert_int_equal(walk(f->ix, "1.2.3.1", NULL, NULL, false, 1, &w),
 	                 PC_STOP);
 	assert_int_equal(w.n, 1);
 
-	memset(&w, 0, sizeof(w));
-	assert_int_equal(idx_instances_each(f->ix, "1.2.3.1", "1.2.3.2.1", NULL,
-	                                    false, walker, &w, NULL),
+	assert_int_equal(
+	    walk(f->ix, "1.2.3.1", "1.2.3.2.1", NULL, false, 0, &w),
+	    PC_NOTFOUND);
+	assert_int_equal(walk(f->ix, "9.9", NULL, NULL, false, 0, &w),
 	                 PC_NOTFOUND);
-	assert_int_equal(idx_instances_each(f->ix, "9.9", NULL, NULL, false,
-	                                    walker, &w, NULL),
-	                 PC_NOTFOUND);
-	assert_int_equal(idx_instances_each(f->ix, "1.2.3.1", NULL, "1.2",
-	                                    false, walker, &w, NULL),
+	assert_int_equal(walk(f->ix, "1.2.3.1", NULL, "1.2", false, 0, &w),
 	                 PC_INVAL);
 }
 
 static void study_queries(void **state)
 {
+	static const struct search searches[] = {
+	    /* Order: date descending, then time, then UID (descending);
+	     * empty dates last. */
+	    {STUDY, "", UID, "1.2.3.2,1.2.3.1,1.2.3.3,1.2.3.5,1.2.3.4"},
+	    /* PN: case-insensitive, trailing '^' ignored, wildcards. */
+	    {STUDY, "PatientName=smith%5Ejohn", UID, "1.2.3.2,1.2.3.1"},
+	    {STUDY, "PatientName=SMITH%5EJOHN%5E%5E", UID, "1.2.3.2,1.2.3.1"},
+	    {STUDY, "PatientName=SMI*", UID, "1.2.3.2,1.2.3.1"},
+	    {STUDY, "PatientName=*%5Ej?hn", UID, "1.2.3.2,1.2.3.1"},
+	    {STUDY, "PatientName=m%C3%BCl*", UID, "1.2.3.3"},
+	    {STUDY, "PatientName=MUL*", UID, "1.2.3.3"},
+	    {STUDY, "PatientName=*", UID,
+	     "1.2.3.2,1.2.3.1,1.2.3.3,1.2.3.5,1.2.3.4"},
+	    {STUDY, "PatientName=mul&fuzzymatching=true", UID, "1.2.3.3"},
+	    {STUDY, "PatientName=joh&fuzzymatching=true", UID,
+	     "1.2.3.2,1.2.3.1"},
+	    {STUDY, "PatientName=Smith", UID, ""},
+	    /* Text: exact and case-sensitive. */
+	    {STUDY, "PatientID=P1", UID, "1.2.3.2,1.2.3.1"},
+	    {STUDY, "PatientID=p1", UID, ""},
+	    {STUDY, "AccessionNumber=ACC2", UID, "1.2.3.2"},
+	    {STUDY, "AccessionNumber=ACC*", UID, "1.2.3.2,1.2.3.1,1.2.3.3"},
+	    {STUDY, "AccessionNumber=AC%5B1", UID, ""},
+	    {STUDY, "StudyDescription=*KNEE", UID, "1.2.3.2"},
+	    /* Dates and times: single, closed and open ranges. */
+	    {STUDY, "StudyDate=20190101", UID, "1.2.3.3"},
+	    {STUDY, "StudyDate=20200101-20201231", UID, "1.2.3.1"},
+	    {STUDY, "StudyDate=20200101-", UID, "1.2.3.2,1.2.3.1"},
+	    {STUDY, "StudyDate=-20191231", UID, "1.2.3.3"},
+	    {STUDY, "StudyTime=1000-1100", UID, "1.2.3.1"},
+	    {STUDY, "StudyTime=-0800", UID, "1.2.3.2"},
+	    {STUDY, "StudyTime=101500", UID, "1.2.3.1"},
+	    /* UID lists. */
+	    {STUDY, "StudyInstanceUID=1.2.3.3,1.2.3.1", UID, "1.2.3.1,1.2.3.3"},
+	    {STUDY, "StudyInstanceUID=1.2.3.4%5C1.2.3.9", UID, "1.2.3.4"},
+	    /* ModalitiesInStudy: any series. */
+	    {STUDY, "ModalitiesInStudy=MR", UID, "1.2.3.2"},
+	    {STUDY, "ModalitiesInStudy=CT", UID, "1.2.3.1,1.2.3.3"},
+	    {STUDY, "ModalitiesInStudy=SR%5CMR", UID, "1.2.3.2,1.2.3.1"},
+	    /* A lower-level key matches when any child does. */
+	    {STUDY, "Modality=SR", UID, "1.2.3.1"},
+	    {STUDY, "SOPClassUID=" MR_CLASS, UID, "1.2.3.2"},
+	    /* A key without a column: post-filtered on stored metadata. */
+	    {STUDY, "StationName=HOSP*", UID, "1.2.3.3"},
+	    {STUDY, "StationName=ST1", UID, "1.2.3.1"},
+	    {STUDY, "StationName=ST1&PatientID=P2", UID, ""},
+	    /* Combined keys. */
+	    {STUDY,
+	     "PatientName=smith*&StudyDate=20210101-&AccessionNumber=ACC2", UID,
+	     "1.2.3.2"},
+	};
 	struct fixture *f = *state;
-	json_t *a;
+	json_t *a, *m;
 
 	load_corpus(f->ix);
-	/* Order: date descending, then time, then UID (descending); empty
-	 * dates last. */
-	expect(query(f->ix, STUDY, ""), UID,
-	       "1.2.3.2,1.2.3.1,1.2.3.3,1.2.3.5,1.2.3.4");
-	/* PN: case-insensitive, trailing '^' ignored, wildcards. */
-	expect(query(f->ix, STUDY, "PatientName=smith%5Ejohn"), UID,
-	       "1.2.3.2,1.2.3.1");
-	expect(query(f->ix, STUDY, "PatientName=SMITH%5EJOHN%5E%5E"), UID,
-	       "1.2.3.2,1.2.3.1");
-	expect(query(f->ix, STUDY, "PatientName=SMI*"), UID, "1.2.3.2,1.2.3.1");
-	expect(query(f->ix, STUDY, "PatientName=*%5Ej?hn"), UID,
-	       "1.2.3.2,1.2.3.1");
-	expect(query(f->ix, STUDY, "PatientName=m%C3%BCl*"), UID, "1.2.3.3");
-	expect(query(f->ix, STUDY, "PatientName=MUL*"), UID, "1.2.3.3");
-	expect(query(f->ix, STUDY, "PatientName=*"), UID,
-	       "1.2.3.2,1.2.3.1,1.2.3.3,1.2.3.5,1.2.3.4");
-	expect(query(f->ix, STUDY, "PatientName=mul&fuzzymatching=true"), UID,
-	       "1.2.3.3");
-	expect(query(f->ix, STUDY, "PatientName=joh&fuzzymatching=true"), UID,
-	       "1.2.3.2,1.2.3.1");
-	expect(query(f->ix, STUDY, "PatientName=Smith"), UID, "");
-	/* Text: exact and case-sensitive. */
-	expect(query(f->ix, STUDY, "PatientID=P1"), UID, "1.2.3.2,1.2.3.1");
-	expect(query(f->ix, STUDY, "PatientID=p1"), UID, "");
-	expect(query(f->ix, STUDY, "AccessionNumber=ACC2"), UID, "1.2.3.2");
-	expect(query(f->ix, STUDY, "AccessionNumber=ACC*"), UID,
-	       "1.2.3.2,1.2.3.1,1.2.3.3");
-	expect(query(f->ix, STUDY, "AccessionNumber=AC%5B1"), UID, "");
-	expect(query(f->ix, STUDY, "StudyDescription=*KNEE"), UID, "1.2.3.2");
-	/* Dates and times: single, closed and open ranges. */
-	expect(query(f->ix, STUDY, "StudyDate=20190101"), UID, "1.2.3.3");
-	expect(query(f->ix, STUDY, "StudyDate=20200101-20201231"), UID,
-	       "1.2.3.1");
-	expect(query(f->ix, STUDY, "StudyDate=20200101-"), UID,
-	       "1.2.3.2,1.2.3.1");
-	expect(query(f->ix, STUDY, "StudyDate=-20191231"), UID, "1.2.3.3");
-	expect(query(f->ix, STUDY, "StudyTime=1000-1100"), UID, "1.2.3.1");
-	expect(query(f->ix, STUDY, "StudyTime=-0800"), UID, "1.2.3.2");
-	expect(query(f->ix, STUDY, "StudyTime=101500"), UID, "1.2.3.1");
-	/* UID lists. */
-	expect(query(f->ix, STUDY, "StudyInstanceUID=1.2.3.3,1.2.3.1"), UID,
-	       "1.2.3.1,1.2.3.3");
-	expect(query(f->ix, STUDY, "StudyInstanceUID=1.2.3.4%5C1.2.3.9"), UID,
-	       "1.2.3.4");
-	/* ModalitiesInStudy: any series; the answer lists them all. */
-	expect(query(f->ix, STUDY, "ModalitiesInStudy=MR"), UID, "1.2.3.2");
-	expect(query(f->ix, STUDY, "ModalitiesInStudy=CT"), UID,
-	       "1.2.3.1,1.2.3.3");
-	expect(query(f->ix, STUDY, "ModalitiesInStudy=SR%5CMR"), UID,
-	       "1.2.3.2,1.2.3.1");
+	expect_searches(f->ix, searches,
+	                sizeof(searches) / sizeof(searches[0]));
+	/* The answer lists every modality of the study, and its counts. */
 	a = query(f->ix, STUDY, "StudyInstanceUID=1.2.3.1");
-	{
-		json_t *m = json_object_get(
-		    json_object_get(json_array_get(a, 0), "00080061"), "Value");
-
-		assert_int_equal(json_array_size(m), 2);
-		assert_string_equal(json_string_value(json_array_get(m, 0)),
-		                    "CT");
-		assert_string_equal(json_string_value(json_array_get(m, 1)),
-		                    "SR");
-	}
+	m = json_object_get(json_object_get(json_array_get(a, 0), "00080061"),
+	                    "Value");
+	assert_int_equal(json_array_size(m), 2);
+	assert_string_equal(json_string_value(json_array_get(m, 0)), "CT");
+	assert_string_equal(json_string_value(json_array_get(m, 1)), "SR");
 	expect(a, "00201206", "2");
 	expect(query(f->ix, STUDY, "StudyInstanceUID=1.2.3.1"), "00201208",
 	       "3");
-	/* A lower-level key matches when any child does. */
-	expect(query(f->ix, STUDY, "Modality=SR"), UID, "1.2.3.1");
-	expect(query(f->ix, STUDY, "SOPClassUID=" MR_CLASS), UID, "1.2.3.2");
-	/* A key without a column: post-filtered on stored metadata. */
-	expect(query(f->ix, STUDY, "StationName=HOSP*"), UID, "1.2.3.3");
-	expect(query(f->ix, STUDY, "StationName=ST1"), UID, "1.2.3.1");
-	expect(query(f->ix, STUDY, "StationName=ST1&PatientID=P2"), UID, "");
-	/* Combined keys. */
-	expect(query(f->ix, STUDY,
-	             "PatientName=smith*&StudyDate=20210101-&"
-	             "AccessionNumber=ACC2"),
-	       UID, "1.2.3.2");
 }
 
 static void answers(void **state)
@@ -827,57 +853,64 @@ static void answers(void **state)
 
 static void series_instance_queries(void **state)
 {
+	static const struct search searches[] = {
+	    /* Series: number then UID. */
+	    {SERIES, "Modality=CT", SE_UID, "1.2.3.1.1,1.2.3.3.1"},
+	    {SERIES, "SeriesNumber=5", SE_UID, "1.2.3.2.1"},
+	    {SERIES, "PatientName=smith*", SE_UID,
+	     "1.2.3.1.1,1.2.3.1.2,1.2.3.2.1"},
+	    {SERIES, "StudyDate=20190101-20201231", SE_UID,
+	     "1.2.3.1.1,1.2.3.3.1,1.2.3.1.2"},
+	    {SERIES, "00400275.00400009=SPS1", SE_UID, "1.2.3.1.2"},
+	    {SERIES, "00400275.00401001=RP*", SE_UID, "1.2.3.1.2"},
+	    {SERIES, "00400275.00400009=SPS1&00400275.00401001=RP2", SE_UID,
+	     ""},
+	    {STUDY, "00400275.00400009=SPS1", UID, "1.2.3.1"},
+	    {SERIES, "ModalitiesInStudy=SR", SE_UID, "1.2.3.1.1,1.2.3.1.2"},
+	    /* Patients (C-FIND patient root). */
+	    {QRY_LEVEL_PATIENT, "PatientName=smi*&includefield=00201200",
+	     "00201200", "2"},
+	    /* Universal: every patient, by PatientID (none first). */
+	    {QRY_LEVEL_PATIENT, "NumberOfPatientRelatedInstances=", "00201204",
+	     "1,1,5,1"},
+	    {QRY_LEVEL_PATIENT, "PatientID=P*", "00100020", "P1,P2"},
+	    {QRY_LEVEL_PATIENT, "StudyDate=20190101", "00100020", "P2"},
+	    /* Instances: InstanceNumber then UID. */
+	    {INSTANCE, "SOPClassUID=" SR_CLASS, SOP_UID, "1.2.3.1.2.1"},
+	    {INSTANCE, "InstanceNumber=2", SOP_UID, "1.2.3.1.1.1,1.2.3.2.1.2"},
+	    {INSTANCE, "StudyInstanceUID=1.2.3.2", SOP_UID,
+	     "1.2.3.2.1.1,1.2.3.2.1.2"},
+	    {INSTANCE, "SOPInstanceUID=1.2.3.3.1.1", UID, "1.2.3.3"},
+	    {INSTANCE, "PatientID=P2&Modality=CT", SOP_UID, "1.2.3.3.1.1"},
+	    {INSTANCE, "StationName=ST1", SOP_UID, "1.2.3.1.1.2,1.2.3.1.1.1"},
+	};
 	struct fixture *f = *state;
 
 	load_corpus(f->ix);
-	/* Series: number then UID. */
-	expect(query(f->ix, SERIES, "Modality=CT"), SE_UID,
-	       "1.2.3.1.1,1.2.3.3.1");
-	expect(query(f->ix, SERIES, "SeriesNumber=5"), SE_UID, "1.2.3.2.1");
-	expect(query(f->ix, SERIES, "PatientName=smith*"), SE_UID,
-	       "1.2.3.1.1,1.2.3.1.2,1.2.3.2.1");
+	expect_searches(f->ix, searches,
+	                sizeof(searches) / sizeof(searches[0]));
+	/* Scoped by the URL path: series by number, instances by
+	 * InstanceNumber. */
 	expect(query_ex(f->ix, SERIES, "1.2.3.1", NULL, "", NULL, NULL), SE_UID,
 	       "1.2.3.1.1,1.2.3.1.2");
-	expect(query(f->ix, SERIES, "StudyDate=20190101-20201231"), SE_UID,
-	       "1.2.3.1.1,1.2.3.3.1,1.2.3.1.2");
-	expect(query(f->ix, SERIES, "00400275.00400009=SPS1"), SE_UID,
-	       "1.2.3.1.2");
-	expect(query(f->ix, SERIES, "00400275.00401001=RP*"), SE_UID,
-	       "1.2.3.1.2");
-	expect(query(f->ix, SERIES,
-	             "00400275.00400009=SPS1&00400275.00401001=RP2"),
-	       SE_UID, "");
-	expect(query(f->ix, STUDY, "00400275.00400009=SPS1"), UID, "1.2.3.1");
-	expect(query(f->ix, SERIES, "ModalitiesInStudy=SR"), SE_UID,
-	       "1.2.3.1.1,1.2.3.1.2");
-	/* Patients (C-FIND patient root). */
-	expect(query(f->ix, QRY_LEVEL_PATIENT,
-	             "PatientName=smi*&includefield=00201200"),
-	       "00201200", "2");
-	/* Universal: every patient, by PatientID (none first). */
-	expect(
-	    query(f->ix, QRY_LEVEL_PATIENT, "NumberOfPatientRelatedInstances="),
-	    "00201204", "1,1,5,1");
-	expect(query(f->ix, QRY_LEVEL_PATIENT, "PatientID=P*"), "00100020",
-	       "P1,P2");
-	expect(query(f->ix, QRY_LEVEL_PATIENT, "StudyDate=20190101"),
-	       "00100020", "P2");
-	/* Instances: InstanceNumber then UID. */
 	expect(
 	    query_ex(f->ix, INSTANCE, "1.2.3.1", "1.2.3.1.1", "", NULL, NULL),
 	    SOP_UID, "1.2.3.1.1.2,1.2.3.1.1.1");
-	expect(query(f->ix, INSTANCE, "SOPClassUID=" SR_CLASS), SOP_UID,
-	       "1.2.3.1.2.1");
-	expect(query(f->ix, INSTANCE, "InstanceNumber=2"), SOP_UID,
-	       "1.2.3.1.1.1,1.2.3.2.1.2");
-	expect(query(f->ix, INSTANCE, "StudyInstanceUID=1.2.3.2"), SOP_UID,
-	       "1.2.3.2.1.1,1.2.3.2.1.2");
-	expect(query(f->ix, INSTANCE, "SOPInstanceUID=1.2.3.3.1.1"), UID,
-	       "1.2.3.3");
-	expect(query(f->ix, INSTANCE, "PatientID=P2&Modality=CT"), SOP_UID,
-	       "1.2.3.3.1.1");
-	expect(query(f->ix, INSTANCE, "StationName=ST1"), SOP_UID,
-	       "1.2.3.1.1.2,1.2.3.1.1.1");
+}
+
+/* expect() for `qs` at `level` under `opts`, and whether the server's
+ * maximum cut the answers short; returns the query's info. */
+static struct idx_query_info expect_cut(idx *ix, enum qry_level level,
+                                        const char *qs,
+                                        const struct idx_query_opts *opts,
+                                        const char *tag, const char *want,
+                                        bool truncated)
+{
+	struct idx_query_info info;
+
+	expect(query_ex(ix, level, NULL, NULL, qs, opts, &info), tag, want);
+	assert_int_equal(info.truncated, truncated);
+	return info;
 }
 
 static void limits(void **state)
@@ -897,33 +930,25 @@ static void limits(void **state)
 	expect(query(f->ix, STUDY, "offset=9"), UID, "");
 	expect(query(f->ix, STUDY, "limit=0"), UID, "");
 	/* The server maximum cuts: truncated. */
-	expect(query_ex(f->ix, STUDY, NULL, NULL, "", &opts, &info), UID,
-	       "1.2.3.2,1.2.3.1");
+	info =
+	    expect_cut(f->ix, STUDY, "", &opts, UID, "1.2.3.2,1.2.3.1", true);
 	assert_int_equal(info.returned, 2);
-	assert_true(info.truncated);
-	expect(query_ex(f->ix, STUDY, NULL, NULL, "limit=3", &opts, &info), UID,
-	       "1.2.3.2,1.2.3.1");
-	assert_true(info.truncated);
+	expect_cut(f->ix, STUDY, "limit=3", &opts, UID, "1.2.3.2,1.2.3.1",
+	           true);
 	/* The client's limit cuts: not truncated. */
-	expect(query_ex(f->ix, STUDY, NULL, NULL, "limit=2", &big, &info), UID,
-	       "1.2.3.2,1.2.3.1");
-	assert_false(info.truncated);
-	expect(query_ex(f->ix, STUDY, NULL, NULL, "", &five, &info), UID,
-	       "1.2.3.2,1.2.3.1,1.2.3.3,1.2.3.5,1.2.3.4");
-	assert_false(info.truncated);
+	expect_cut(f->ix, STUDY, "limit=2", &big, UID, "1.2.3.2,1.2.3.1",
+	           false);
+	info = expect_cut(f->ix, STUDY, "", &five, UID,
+	                  "1.2.3.2,1.2.3.1,1.2.3.3,1.2.3.5,1.2.3.4", false);
 	assert_int_equal(info.returned, 5);
 	/* Post-filtered keys: offset and limit in C. StationName is absent
 	 * in three studies, so "*" (universal) keeps all five. */
 	expect(query(f->ix, INSTANCE, "StationName=ST1&limit=1&offset=1"),
 	       SOP_UID, "1.2.3.1.1.1");
-	expect(query_ex(f->ix, INSTANCE, NULL, NULL, "StationName=*T*", &opts,
-	                &info),
-	       SOP_UID, "1.2.3.1.1.2,1.2.3.1.1.1");
-	assert_false(info.truncated);
-	expect(query_ex(f->ix, INSTANCE, NULL, NULL, "StationName=*S*", &opts,
-	                &info),
-	       SOP_UID, "1.2.3.1.1.2,1.2.3.3.1.1");
-	assert_true(info.truncated);
+	expect_cut(f->ix, INSTANCE, "StationName=*T*", &opts, SOP_UID,
+	           "1.2.3.1.1.2,1.2.3.1.1.1", false);
+	expect_cut(f->ix, INSTANCE, "StationName=*S*", &opts, SOP_UID,
+	           "1.2.3.1.1.2,1.2.3.3.1.1", true);
 	/* The callback stops the search. */
 	a.arr = json_array();
 	assert_int_equal(qry_init(&q, STUDY), PC_OK);
@@ -1147,18 +1172,9 @@ static bool put_file(idx *ix, const char *path, unsigned h)
 
 	if (f == NULL)
 		return false;
-	assert_int_equal(dcm_json_write(dcm_file_dataset(f), NULL, &md, NULL),
-	                 PC_OK);
 	handle_of(h, handle);
-	memset(sha, (int)h, sizeof(sha));
-	memset(&p, 0, sizeof(p));
-	p.ds = dcm_file_dataset(f);
-	p.handle = handle;
-	p.ts_uid = dcm_file_ts(f)->uid;
-	p.size = 5000;
-	p.sha256 = sha;
-	p.metadata = md.p;
-	p.metadata_len = md.n;
+	p = put_of(dcm_file_dataset(f), handle, dcm_file_ts(f)->uid, 5000, sha,
+	           (uint8_t)h, &md);
 	assert_int_equal(idx_instance_put(ix, &p, &o, NULL, &err), PC_OK);
 	assert_int_equal(o, IDX_PUT_NEW);
 	pc_buf_cleanup(&md);
@@ -1239,16 +1255,8 @@ static void alloc_failures(void **state)
 	s.series = "1.2.3.2.7"; /* a new series: the longest path */
 	s.sps = "SPS9";
 	ds = make_ds(&s);
-	assert_int_equal(dcm_json_write(ds, NULL, &md, NULL), PC_OK);
-	memset(sha, 0x42, sizeof(sha));
-	memset(&p, 0, sizeof(p));
-	p.ds = ds;
-	p.handle = "0123456789abcdef0123456789abcdef";
-	p.ts_uid = TS_ELE;
-	p.size = 77;
-	p.sha256 = sha;
-	p.metadata = md.p;
-	p.metadata_len = md.n;
+	p = put_of(ds, "0123456789abcdef0123456789abcdef", TS_ELE, 77, sha,
+	           0x42, &md);
 	for (n = 1; n < 1000 && st != PC_OK; n++) {
 		pc_alloc_fail_after(n);
 		st = idx_instance_put(f->ix, &p, &o, NULL, NULL);
@@ -1400,11 +1408,20 @@ static const char *const surnames[] = {
     "Thompson", "Evans",   "Walker", "White",    "Roberts",
     "Green",    "Hall",    "Wood",   "Jackson",  "Clarke"};
 
-static double time_query(idx *ix, enum qry_level level, const char *qs,
-                         int reps, int *matches)
+static const char *const level_names[] = {
+    [QRY_LEVEL_PATIENT] = "patient",
+    [QRY_LEVEL_STUDY] = "study",
+    [QRY_LEVEL_SERIES] = "series",
+    [QRY_LEVEL_INSTANCE] = "instance",
+};
+
+/* Runs `qs` at `level` `reps` times, prints the best time and asserts it
+ * is under `budget` ms (0: no bound); returns the number of matches. */
+static int timed(idx *ix, enum qry_level level, const char *qs, int reps,
+                 double budget)
 {
 	double t0, best = 1e9;
-	int r;
+	int r, matches = 0;
 
 	for (r = 0; r < reps; r++) {
 		struct qry q;
@@ -1420,10 +1437,14 @@ static double time_query(idx *ix, enum qry_level level, const char *qs,
 		t0 = now_ms() - t0;
 		if (t0 < best)
 			best = t0;
-		*matches = seen;
+		matches = seen;
 		qry_cleanup(&q);
 	}
-	return best;
+	fprintf(stderr, "[ timing ] %s %s: %d matches, %.3f ms\n",
+	        level_names[level], qs, matches, best);
+	if (budget > 0)
+		assert_true(best < budget);
+	return matches;
 }
 
 static void timing_10k(void **state)
@@ -1431,8 +1452,8 @@ static void timing_10k(void **state)
 	struct fixture *f = *state;
 	char study[64], series[64], sop[64], pid[32], name[64], date[16],
 	    acc[32], inum[16];
-	double t0, t_put, t;
-	int i, m;
+	double t0, t_put;
+	int i;
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 	double budget = 50.0; /* sanitizers: correctness, not speed */
 #else
@@ -1471,65 +1492,25 @@ static void timing_10k(void **state)
 	fprintf(stderr, "[ timing ] 10000 puts: %.0f ms (%.2f ms each)\n",
 	        t_put, t_put / 10000);
 
-	t = time_query(f->ix, STUDY, "PatientName=wri*", 20, &m);
-	fprintf(stderr,
-	        "[ timing ] study PatientName=wri*: %d matches, %.3f ms\n", m,
-	        t);
-	assert_int_equal(m, 100);
-	assert_true(t < budget);
-	t = time_query(f->ix, STUDY, "PatientName=*son*&limit=25", 20, &m);
-	fprintf(stderr,
-	        "[ timing ] study PatientName=*son*&limit=25: %d matches, "
-	        "%.3f ms\n",
-	        m, t);
-	assert_int_equal(m, 25);
-	assert_true(t < budget);
-	t = time_query(f->ix, STUDY, "StudyDate=20200301-20200331", 20, &m);
-	fprintf(stderr,
-	        "[ timing ] study StudyDate=20200301-20200331: %d matches, "
-	        "%.3f ms\n",
-	        m, t);
-	assert_true(m > 0);
-	assert_true(t < budget);
-	t = time_query(f->ix, STUDY, "limit=100", 20, &m);
-	fprintf(stderr,
-	        "[ timing ] study limit=100 (newest): %d matches, %.3f ms\n", m,
-	        t);
-	assert_int_equal(m, 100);
-	assert_true(t < budget);
-	t = time_query(f->ix, STUDY, "AccessionNumber=A000777", 20, &m);
-	fprintf(stderr, "[ timing ] study AccessionNumber: %d match, %.3f ms\n",
-	        m, t);
-	assert_int_equal(m, 1);
-	assert_true(t < budget);
-	t = time_query(f->ix, STUDY,
-	               "ModalitiesInStudy=MR&StudyDate=20190101-20191231", 20,
-	               &m);
-	fprintf(stderr,
-	        "[ timing ] study ModalitiesInStudy=MR&StudyDate=2019: "
-	        "%d matches, %.3f ms\n",
-	        m, t);
-	t = time_query(f->ix, SERIES, "PatientName=wri*&Modality=CT", 20, &m);
-	fprintf(stderr,
-	        "[ timing ] series PatientName=wri*&Modality=CT: %d matches, "
-	        "%.3f ms\n",
-	        m, t);
-	assert_true(t < budget);
-	t = time_query(f->ix, INSTANCE, "StudyInstanceUID=1.9.1234", 20, &m);
-	fprintf(stderr, "[ timing ] instances of one study: %d, %.3f ms\n", m,
-	        t);
-	assert_int_equal(m, 5);
-	assert_true(t < budget);
-	t = time_query(f->ix, STUDY, "PatientName=wri*&fuzzymatching=true", 5,
-	               &m);
-	fprintf(stderr,
-	        "[ timing ] study fuzzy PatientName=wri: %d matches, %.3f ms\n",
-	        m, t);
-	t = time_query(f->ix, STUDY, "StationName=ST1&limit=10", 5, &m);
-	fprintf(stderr,
-	        "[ timing ] study post-filter StationName (metadata): %d, "
-	        "%.3f ms\n",
-	        m, t);
+	assert_int_equal(timed(f->ix, STUDY, "PatientName=wri*", 20, budget),
+	                 100);
+	assert_int_equal(
+	    timed(f->ix, STUDY, "PatientName=*son*&limit=25", 20, budget), 25);
+	assert_true(
+	    timed(f->ix, STUDY, "StudyDate=20200301-20200331", 20, budget) > 0);
+	/* The newest studies. */
+	assert_int_equal(timed(f->ix, STUDY, "limit=100", 20, budget), 100);
+	assert_int_equal(
+	    timed(f->ix, STUDY, "AccessionNumber=A000777", 20, budget), 1);
+	timed(f->ix, STUDY, "ModalitiesInStudy=MR&StudyDate=20190101-20191231",
+	      20, 0);
+	timed(f->ix, SERIES, "PatientName=wri*&Modality=CT", 20, budget);
+	/* The instances of one study. */
+	assert_int_equal(
+	    timed(f->ix, INSTANCE, "StudyInstanceUID=1.9.1234", 20, budget), 5);
+	timed(f->ix, STUDY, "PatientName=wri*&fuzzymatching=true", 5, 0);
+	/* Post-filtered on the stored metadata. */
+	timed(f->ix, STUDY, "StationName=ST1&limit=10", 5, 0);
 }
 
 int main(void)

@@ -20,9 +20,9 @@
 #include <cmocka.h>
 
 #include "ingest/ingest_int.h"
+#include "tmpdir_test.h"
 
 #include <fcntl.h>
-#include <ftw.h>
 #include <jansson.h>
 #include <openssl/evp.h>
 #include <pthread.h>
@@ -58,27 +58,21 @@ struct fixture {
 
 /* ---- helpers ------------------------------------------------------------ */
 
-static int rm_entry(const char *path, const struct stat *sb, int flag,
-                    struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static void fixture_close(struct fixture *f)
 {
 	ingest_destroy(f->ig);
 	idx_close(f->ix);
 	blob_store_close(f->store);
-	nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	tmptest_rm_tree(f->dir);
 }
 
+/* Fills `f` (whatever it held) with a new store, index and ingest in a
+ * directory of its own; -1 when that fails. */
 static int fixture_open(struct fixture *f, const struct ingest_opts *opts)
 {
 	struct pc_err err = {0};
 
+	memset(f, 0, sizeof(*f));
 	snprintf(f->dir, sizeof(f->dir), "/tmp/pacsd-ingest-XXXXXX");
 	if (mkdtemp(f->dir) == NULL)
 		return -1;
@@ -97,11 +91,11 @@ static int fixture_open(struct fixture *f, const struct ingest_opts *opts)
 	return 0;
 }
 
-static int setup(void **state)
+static int setup_with(void **state, const struct ingest_opts *opts)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
+	struct fixture *f = malloc(sizeof(*f));
 
-	if (f == NULL || fixture_open(f, NULL) != 0) {
+	if (f == NULL || fixture_open(f, opts) != 0) {
 		free(f);
 		return -1;
 	}
@@ -109,17 +103,16 @@ static int setup(void **state)
 	return 0;
 }
 
+static int setup(void **state)
+{
+	return setup_with(state, NULL);
+}
+
 static int setup_overwrite(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-	struct ingest_opts o = {.allow_overwrite = true};
+	static const struct ingest_opts o = {.allow_overwrite = true};
 
-	if (f == NULL || fixture_open(f, &o) != 0) {
-		free(f);
-		return -1;
-	}
-	*state = f;
-	return 0;
+	return setup_with(state, &o);
 }
 
 static int teardown(void **state)
@@ -185,21 +178,24 @@ static size_t count_temp(const struct fixture *f)
 	return n;
 }
 
-/* The stored blob's bytes. */
-static uint8_t *blob_bytes(blob_store *store, const char *key, size_t *n)
+/* The stored blob `key` holds exactly the `n` bytes at `want`. */
+static void assert_blob(blob_store *store, const char *key, const void *want,
+                        size_t n)
 {
 	blob_reader *r = blob_open(store, key, NULL);
 	uint8_t *p;
-	size_t got;
+	size_t size, got;
 
 	assert_non_null(r);
-	*n = (size_t)blob_reader_size(r);
-	p = malloc(*n + 1);
+	size = (size_t)blob_reader_size(r);
+	assert_int_equal(size, n);
+	p = malloc(size + 1);
 	assert_non_null(p);
-	assert_int_equal(blob_read(r, p, *n + 1, &got, NULL), PC_OK);
-	assert_int_equal(got, *n);
+	assert_int_equal(blob_read(r, p, size + 1, &got, NULL), PC_OK);
+	assert_int_equal(got, size);
+	assert_memory_equal(p, want, n);
 	blob_close(r);
-	return p;
+	free(p);
 }
 
 static void sha256(const void *p, size_t n, uint8_t out[32])
@@ -208,6 +204,30 @@ static void sha256(const void *p, size_t n, uint8_t out[32])
 
 	assert_int_equal(EVP_Digest(p, n, out, &len, EVP_sha256(), NULL), 1);
 	assert_int_equal(len, 32);
+}
+
+/* Ingests the `n` bytes at `p` and expects a refusal: a failing status,
+ * r->error == `error` and, unless `msg` is NULL, a message in `err`
+ * containing `msg`. */
+static void expect_refused(struct fixture *f, const void *p, size_t n,
+                           enum ingest_error error, const char *msg,
+                           struct ingest_result *r, struct pc_err *err)
+{
+	memset(err, 0, sizeof(*err));
+	assert_int_not_equal(ingest_buffer(f->ig, p, n, NULL, r, err), PC_OK);
+	assert_int_equal(r->error, error);
+	if (msg != NULL && strstr(err->msg, msg) == NULL)
+		fail_msg("message \"%s\" lacks \"%s\"", err->msg, msg);
+}
+
+/* A streamed upload of at most `max_size` bytes (0: unbounded), which
+ * must start. */
+static ingest_upload *begin(ingest *ig, uint64_t max_size)
+{
+	ingest_upload *u = ingest_begin(ig, max_size, NULL);
+
+	assert_non_null(u);
+	return u;
 }
 
 /* Edits of a parsed file, then written back as Part 10 into `out`. */
@@ -365,8 +385,8 @@ static void test_store_and_find(void **state)
 	struct idx_instance inst;
 	struct pc_err err = {0};
 	uint8_t sha[32];
-	size_t n, bn;
-	uint8_t *p = slurp(PYDICOM "CT_small.dcm", &n), *b;
+	size_t n;
+	uint8_t *p = slurp(PYDICOM "CT_small.dcm", &n);
 
 	assert_int_equal(ingest_buffer(f->ig, p, n, NULL, &r, &err), PC_OK);
 	assert_int_equal(r.error, INGEST_OK);
@@ -390,12 +410,9 @@ static void test_store_and_find(void **state)
 	assert_string_equal(inst.ts_uid, "1.2.840.10008.1.2.1");
 	assert_string_equal(inst.study_uid, r.study_uid);
 
-	b = blob_bytes(f->store, r.handle, &bn);
-	assert_int_equal(bn, n);
-	assert_memory_equal(b, p, n);
+	assert_blob(f->store, r.handle, p, n);
 	assert_int_equal(count_blobs(f->store), 1);
 	assert_int_equal(count_temp(f), 0);
-	free(b);
 	free(p);
 }
 
@@ -426,7 +443,6 @@ static void test_store_encodings(void **state)
 
 		/* Several are the same instance in other encodings: one
 		 * store each. */
-		memset(&f, 0, sizeof(f));
 		assert_int_equal(fixture_open(&f, NULL), 0);
 		snprintf(path, sizeof(path), PYDICOM "%s", cases[i].file);
 		p = slurp(path, &n);
@@ -466,17 +482,15 @@ static void test_duplicate_other_bytes(void **state)
 	struct idx_instance inst;
 	struct pc_buf other = PC_BUF_INIT;
 	struct edit ed = {.patient = "Other^Name"};
-	struct pc_err err = {0};
+	struct pc_err err;
 	size_t n;
 	uint8_t *p = slurp(PYDICOM "CT_small.dcm", &n);
 
 	variant(p, n, &ed, &other);
 	assert_int_equal(ingest_buffer(f->ig, p, n, NULL, &r1, NULL), PC_OK);
-	assert_int_not_equal(
-	    ingest_buffer(f->ig, other.p, other.n, NULL, &r2, &err), PC_OK);
-	assert_int_equal(r2.error, INGEST_DUPLICATE);
+	expect_refused(f, other.p, other.n, INGEST_DUPLICATE, CT_SOP, &r2,
+	               &err);
 	assert_string_equal(r2.sop_uid, CT_SOP);
-	assert_non_null(strstr(err.msg, CT_SOP));
 	assert_int_equal(count_blobs(f->store), 1);
 	assert_int_equal(idx_instance_by_uid(f->ix, CT_SOP, &inst, NULL),
 	                 PC_OK);
@@ -531,25 +545,16 @@ static void test_not_dicom(void **state)
 	    "its extension says.</body></html>\n";
 	struct fixture *f = *state;
 	struct ingest_result r;
-	struct pc_err err = {0};
+	struct pc_err err;
 	uint8_t junk[4096];
 	size_t i;
 
-	assert_int_not_equal(
-	    ingest_buffer(f->ig, text, sizeof(text) - 1, NULL, &r, &err),
-	    PC_OK);
-	assert_int_equal(r.error, INGEST_NOT_DICOM);
-	assert_non_null(strstr(err.msg, "not a DICOM"));
+	expect_refused(f, text, sizeof(text) - 1, INGEST_NOT_DICOM,
+	               "not a DICOM", &r, &err);
 	for (i = 0; i < sizeof(junk); i++)
 		junk[i] = (uint8_t)(i * 2654435761u >> 13);
-	memset(&err, 0, sizeof(err));
-	assert_int_not_equal(
-	    ingest_buffer(f->ig, junk, sizeof(junk), NULL, &r, &err), PC_OK);
-	assert_int_equal(r.error, INGEST_NOT_DICOM);
-	memset(&err, 0, sizeof(err));
-	assert_int_not_equal(ingest_buffer(f->ig, "", 0, NULL, &r, &err),
-	                     PC_OK);
-	assert_int_equal(r.error, INGEST_NOT_DICOM);
+	expect_refused(f, junk, sizeof(junk), INGEST_NOT_DICOM, NULL, &r, &err);
+	expect_refused(f, "", 0, INGEST_NOT_DICOM, NULL, &r, &err);
 	assert_int_equal(count_blobs(f->store), 0);
 	assert_int_equal(count_temp(f), 0);
 }
@@ -563,15 +568,13 @@ static void test_missing_uid(void **state)
 	struct edit no_series = {.remove = TAG_SERIES};
 	struct edit bad_sop = {.sop = "1.2.03.4"};
 	struct edit bad_study = {.study = "1.2.x"};
-	struct pc_err err = {0};
+	struct pc_err err;
 	size_t n;
 	uint8_t *p = slurp(PYDICOM "CT_small.dcm", &n);
 
 	variant(p, n, &no_sop, &v);
-	assert_int_not_equal(ingest_buffer(f->ig, v.p, v.n, NULL, &r, &err),
-	                     PC_OK);
-	assert_int_equal(r.error, INGEST_MISSING_UID);
-	assert_non_null(strstr(err.msg, "SOPInstanceUID (0008,0018)"));
+	expect_refused(f, v.p, v.n, INGEST_MISSING_UID,
+	               "SOPInstanceUID (0008,0018)", &r, &err);
 	assert_non_null(strstr(err.msg, "missing"));
 	/* What is known is reported even on refusal. */
 	assert_string_equal(r.sop_class_uid, "1.2.840.10008.5.1.4.1.1.2");
@@ -579,27 +582,18 @@ static void test_missing_uid(void **state)
 	                    "1.3.6.1.4.1.5962.1.2.1.20040119072730.12322");
 	assert_string_equal(r.sop_uid, "");
 
-	memset(&err, 0, sizeof(err));
 	variant(p, n, &no_series, &v);
-	assert_int_not_equal(ingest_buffer(f->ig, v.p, v.n, NULL, &r, &err),
-	                     PC_OK);
-	assert_int_equal(r.error, INGEST_MISSING_UID);
-	assert_non_null(strstr(err.msg, "SeriesInstanceUID (0020,000E)"));
+	expect_refused(f, v.p, v.n, INGEST_MISSING_UID,
+	               "SeriesInstanceUID (0020,000E)", &r, &err);
 	assert_string_equal(r.sop_uid, CT_SOP);
 
-	memset(&err, 0, sizeof(err));
 	variant(p, n, &bad_sop, &v);
-	assert_int_not_equal(ingest_buffer(f->ig, v.p, v.n, NULL, &r, &err),
-	                     PC_OK);
-	assert_int_equal(r.error, INGEST_MISSING_UID);
-	assert_non_null(strstr(err.msg, "'1.2.03.4' is not a valid UID"));
+	expect_refused(f, v.p, v.n, INGEST_MISSING_UID,
+	               "'1.2.03.4' is not a valid UID", &r, &err);
 
-	memset(&err, 0, sizeof(err));
 	variant(p, n, &bad_study, &v);
-	assert_int_not_equal(ingest_buffer(f->ig, v.p, v.n, NULL, &r, &err),
-	                     PC_OK);
-	assert_int_equal(r.error, INGEST_MISSING_UID);
-	assert_non_null(strstr(err.msg, "StudyInstanceUID (0020,000D)"));
+	expect_refused(f, v.p, v.n, INGEST_MISSING_UID,
+	               "StudyInstanceUID (0020,000D)", &r, &err);
 
 	assert_int_equal(count_blobs(f->store), 0);
 	pc_buf_cleanup(&v);
@@ -614,22 +608,18 @@ static void test_meta_mismatch(void **state)
 	struct ingest_result r;
 	struct pc_buf v = PC_BUF_INIT;
 	struct edit ed = {.meta_sop = "1.2.3.4"};
-	struct pc_err err = {0};
+	struct pc_err err;
 	size_t n;
 	uint8_t *p = slurp(PYDICOM "CT_small.dcm", &n);
 
 	variant(p, n, &ed, &v);
-	assert_int_not_equal(ingest_buffer(f->ig, v.p, v.n, NULL, &r, &err),
-	                     PC_OK);
-	assert_int_equal(r.error, INGEST_MISSING_UID);
-	assert_non_null(strstr(err.msg, "MediaStorageSOPInstanceUID"));
+	expect_refused(f, v.p, v.n, INGEST_MISSING_UID,
+	               "MediaStorageSOPInstanceUID", &r, &err);
 	assert_non_null(strstr(err.msg, "'1.2.3.4'"));
 	free(p);
 
 	p = slurp(PYDICOM "rtplan.dcm", &n);
-	memset(&err, 0, sizeof(err));
-	assert_int_not_equal(ingest_buffer(f->ig, p, n, NULL, &r, &err), PC_OK);
-	assert_int_equal(r.error, INGEST_MISSING_UID);
+	expect_refused(f, p, n, INGEST_MISSING_UID, NULL, &r, &err);
 	assert_int_equal(count_blobs(f->store), 0);
 	pc_buf_cleanup(&v);
 	free(p);
@@ -665,18 +655,16 @@ static void test_conflict_other_study(void **state)
 	struct ingest_result r;
 	struct pc_buf v = PC_BUF_INIT;
 	struct edit ed = {.study = "1.2.826.0.1.3680043.2.1125.99"};
-	struct pc_err err = {0};
+	struct pc_err err;
 	size_t n;
 	uint8_t *p = slurp(PYDICOM "CT_small.dcm", &n);
 
 	variant(p, n, &ed, &v);
 	assert_int_equal(ingest_buffer(f->ig, p, n, NULL, &r, NULL), PC_OK);
-	assert_int_not_equal(ingest_buffer(f->ig, v.p, v.n, NULL, &r, &err),
-	                     PC_OK);
-	assert_int_equal(r.error, INGEST_STUDY_MISMATCH);
-	assert_non_null(strstr(err.msg, "already stored in study "
-	                                "1.3.6.1.4.1.5962.1.2.1."
-	                                "20040119072730.12322"));
+	expect_refused(f, v.p, v.n, INGEST_STUDY_MISMATCH,
+	               "already stored in study "
+	               "1.3.6.1.4.1.5962.1.2.1.20040119072730.12322",
+	               &r, &err);
 	assert_int_equal(count_blobs(f->store), 1);
 	pc_buf_cleanup(&v);
 	free(p);
@@ -692,8 +680,7 @@ static void test_too_large(void **state)
 	uint8_t *p = slurp(PYDICOM "CT_small.dcm", &n);
 
 	/* One write over the limit. */
-	u = ingest_begin(f->ig, n - 1, NULL);
-	assert_non_null(u);
+	u = begin(f->ig, n - 1);
 	assert_int_equal(ingest_write(u, p, n, &err), PC_LIMIT);
 	assert_int_equal(count_temp(f), 0); /* discarded at once */
 	memset(&err, 0, sizeof(err));
@@ -702,8 +689,7 @@ static void test_too_large(void **state)
 	assert_non_null(strstr(err.msg, "limit"));
 
 	/* Small writes crossing it; later writes keep failing. */
-	u = ingest_begin(f->ig, 1000, NULL);
-	assert_non_null(u);
+	u = begin(f->ig, 1000);
 	assert_int_equal(ingest_write(u, p, 600, NULL), PC_OK);
 	assert_int_equal(ingest_write(u, p + 600, 600, NULL), PC_LIMIT);
 	assert_int_equal(ingest_write(u, p, 1, NULL), PC_LIMIT);
@@ -711,16 +697,14 @@ static void test_too_large(void **state)
 	assert_int_equal(r.error, INGEST_TOO_LARGE);
 
 	/* Exactly at the limit is fine. */
-	u = ingest_begin(f->ig, n, NULL);
-	assert_non_null(u);
+	u = begin(f->ig, n);
 	assert_int_equal(ingest_write(u, p, n, NULL), PC_OK);
 	assert_int_equal(ingest_commit(u, NULL, &r, NULL), PC_OK);
 	assert_int_equal(count_blobs(f->store), 1);
 	assert_int_equal(count_temp(f), 0);
 
 	/* Aborting leaves nothing. */
-	u = ingest_begin(f->ig, 0, NULL);
-	assert_non_null(u);
+	u = begin(f->ig, 0);
 	assert_int_equal(ingest_write(u, p, 100, NULL), PC_OK);
 	ingest_abort(u);
 	ingest_abort(NULL);
@@ -745,48 +729,50 @@ static void assert_sorted(json_t *root)
 	}
 }
 
-static void test_metadata(void **state)
+/* Ingests pydicom's `file` and returns its stored metadata, checked for
+ * what every image's holds: Pixel Data as a BulkDataURI under the
+ * instance's URL, AvailableTransferSyntaxUID `ts`, keys in order. */
+static json_t *ingest_metadata(struct fixture *f, const char *file,
+                               const char *ts)
 {
-	struct fixture *f = *state;
 	struct ingest_result r;
-	char uri[512];
+	char path[256], uri[512];
 	json_t *m;
 	size_t n;
-	uint8_t *p = slurp(PYDICOM "CT_small.dcm", &n);
+	uint8_t *p;
 
+	snprintf(path, sizeof(path), PYDICOM "%s", file);
+	p = slurp(path, &n);
 	assert_int_equal(ingest_buffer(f->ig, p, n, NULL, &r, NULL), PC_OK);
 	m = stored_metadata(f, &r);
 	snprintf(uri, sizeof(uri),
 	         "/studies/%s/series/%s/instances/%s/bulkdata/7FE00010",
 	         r.study_uid, r.series_uid, r.sop_uid);
 	assert_string_equal(member_str(m, "7FE00010", "BulkDataURI"), uri);
+	assert_string_equal(member_str(m, "00083002", "Value"), ts);
+	assert_sorted(m);
+	free(p);
+	return m;
+}
+
+static void test_metadata(void **state)
+{
+	struct fixture *f = *state;
+	json_t *m = ingest_metadata(f, "CT_small.dcm", "1.2.840.10008.1.2.1");
+
 	assert_string_equal(member_str(m, "7FE00010", "vr"), "OW");
 	assert_null(
 	    json_object_get(json_object_get(m, "7FE00010"), "InlineBinary"));
-	assert_string_equal(member_str(m, "00083002", "Value"),
-	                    "1.2.840.10008.1.2.1");
 	assert_string_equal(member_str(m, "00083002", "vr"), "UI");
 	assert_string_equal(member_str(m, "00080018", "Value"), CT_SOP);
 	/* No File Meta Information and no group lengths. */
 	assert_null(json_object_get(m, "00020010"));
 	assert_null(json_object_get(m, "00080000"));
-	assert_sorted(m);
 	json_decref(m);
-	free(p);
 
 	/* Encapsulated pixel data: bulk too; the stored syntax is J2K. */
-	p = slurp(PYDICOM "JPEG2000.dcm", &n);
-	assert_int_equal(ingest_buffer(f->ig, p, n, NULL, &r, NULL), PC_OK);
-	m = stored_metadata(f, &r);
-	snprintf(uri, sizeof(uri),
-	         "/studies/%s/series/%s/instances/%s/bulkdata/7FE00010",
-	         r.study_uid, r.series_uid, r.sop_uid);
-	assert_string_equal(member_str(m, "7FE00010", "BulkDataURI"), uri);
-	assert_string_equal(member_str(m, "00083002", "Value"),
-	                    "1.2.840.10008.1.2.4.91");
-	assert_sorted(m);
-	json_decref(m);
-	free(p);
+	json_decref(
+	    ingest_metadata(f, "JPEG2000.dcm", "1.2.840.10008.1.2.4.91"));
 }
 
 /* A Part 10 file with a sequence of items holding binary values of several
@@ -842,10 +828,14 @@ static void test_metadata_nested_bulk(void **state)
 	struct fixture *f = *state;
 	struct ingest_result r;
 	struct pc_buf v = PC_BUF_INIT;
+	/* The items of make_nested() over the threshold: 2000, 1500 and
+	 * 3000 bytes. */
+	static const size_t bulk_items[] = {0, 3, 5};
 	const char *base = "/studies/1.2.3.4/series/1.2.3.4.5/instances/"
 	                   "1.2.3.4.5.6/bulkdata/";
 	char want[256];
 	json_t *m, *items;
+	size_t i;
 
 	make_nested(&v);
 	assert_int_equal(ingest_buffer(f->ig, v.p, v.n, NULL, &r, NULL), PC_OK);
@@ -855,21 +845,17 @@ static void test_metadata_nested_bulk(void **state)
 	assert_string_equal(member_str(m, "7FE00010", "BulkDataURI"), want);
 	items = json_object_get(json_object_get(m, "00540016"), "Value");
 	assert_int_equal(json_array_size(items), 6);
-	snprintf(want, sizeof(want), "%s00540016/0/00420011", base);
-	assert_string_equal(
-	    member_str(json_array_get(items, 0), "00420011", "BulkDataURI"),
-	    want);
+	for (i = 0; i < sizeof(bulk_items) / sizeof(bulk_items[0]); i++) {
+		snprintf(want, sizeof(want), "%s00540016/%zu/00420011", base,
+		         bulk_items[i]);
+		assert_string_equal(
+		    member_str(json_array_get(items, bulk_items[i]), "00420011",
+		               "BulkDataURI"),
+		    want);
+	}
 	/* 10 bytes: under the threshold, inline. */
 	assert_non_null(
 	    member_str(json_array_get(items, 2), "00420011", "InlineBinary"));
-	snprintf(want, sizeof(want), "%s00540016/3/00420011", base);
-	assert_string_equal(
-	    member_str(json_array_get(items, 3), "00420011", "BulkDataURI"),
-	    want);
-	snprintf(want, sizeof(want), "%s00540016/5/00420011", base);
-	assert_string_equal(
-	    member_str(json_array_get(items, 5), "00420011", "BulkDataURI"),
-	    want);
 	json_decref(m);
 	pc_buf_cleanup(&v);
 }
@@ -967,7 +953,6 @@ static void test_bulk_threshold_option(void **state)
 	json_t *m, *items;
 
 	(void)state;
-	memset(&f2, 0, sizeof(f2));
 	assert_int_equal(fixture_open(&f2, &o), 0);
 	make_nested(&v);
 	assert_int_equal(ingest_buffer(f2.ig, v.p, v.n, NULL, &r, NULL), PC_OK);
@@ -1033,15 +1018,13 @@ static void test_streamed_bytewise(void **state)
 	char *s1, *s2;
 	ingest_upload *u;
 	size_t n, i;
-	uint8_t *p = slurp(PYDICOM "MR_small.dcm", &n), *bytes;
+	uint8_t *p = slurp(PYDICOM "MR_small.dcm", &n);
 
-	u = ingest_begin(f->ig, 0, NULL);
-	assert_non_null(u);
+	u = begin(f->ig, 0);
 	for (i = 0; i < n; i++)
 		assert_int_equal(ingest_write(u, p + i, 1, NULL), PC_OK);
 	assert_int_equal(ingest_commit(u, NULL, &r1, NULL), PC_OK);
 
-	memset(&f2, 0, sizeof(f2));
 	assert_int_equal(fixture_open(&f2, NULL), 0);
 	assert_int_equal(ingest_buffer(f2.ig, p, n, NULL, &r2, NULL), PC_OK);
 
@@ -1065,10 +1048,7 @@ static void test_streamed_bytewise(void **state)
 	free(s2);
 	json_decref(m1);
 	json_decref(m2);
-	bytes = blob_bytes(f->store, r1.handle, &i);
-	assert_int_equal(i, n);
-	assert_memory_equal(bytes, p, n);
-	free(bytes);
+	assert_blob(f->store, r1.handle, p, n);
 
 	/* Mixed piece sizes around the 64 KiB write-behind buffer. */
 	{
@@ -1080,8 +1060,7 @@ static void test_streamed_bytewise(void **state)
 
 		/* MR_small with a long OB value added. */
 		variant(p, n, &ed, &big);
-		u = ingest_begin(f->ig, 0, NULL);
-		assert_non_null(u);
+		u = begin(f->ig, 0);
 		while (off < big.n) {
 			size_t k = step < big.n - off ? step : big.n - off;
 
@@ -1091,10 +1070,7 @@ static void test_streamed_bytewise(void **state)
 			step = step * 7 % 70001 + 1;
 		}
 		assert_int_equal(ingest_commit(u, NULL, &r3, NULL), PC_OK);
-		bytes = blob_bytes(f->store, r3.handle, &i);
-		assert_int_equal(i, big.n);
-		assert_memory_equal(bytes, big.p, big.n);
-		free(bytes);
+		assert_blob(f->store, r3.handle, big.p, big.n);
 		pc_buf_cleanup(&big);
 	}
 	fixture_close(&f2);
@@ -1203,8 +1179,7 @@ static void test_store_without_fd(void **state)
 	f->store = fdless; /* closing it closes the fs store inside */
 	ig = ingest_create(fdless, f->ix, NULL, NULL);
 	assert_non_null(ig);
-	u = ingest_begin(ig, 0, NULL);
-	assert_non_null(u);
+	u = begin(ig, 0);
 	assert_int_equal(ingest_write(u, p, n, NULL), PC_OK);
 	if (ingest_commit(u, NULL, &r, &err) != PC_OK)
 		fail_msg("%s", err.msg);
@@ -1213,8 +1188,7 @@ static void test_store_without_fd(void **state)
 	assert_non_null(member_str(m, "7FE00010", "BulkDataURI"));
 	json_decref(m);
 	/* A refusal deletes through the wrapper too. */
-	u = ingest_begin(ig, 0, NULL);
-	assert_non_null(u);
+	u = begin(ig, 0);
 	assert_int_equal(ingest_write(u, "not dicom at all", 16, NULL), PC_OK);
 	assert_int_not_equal(ingest_commit(u, NULL, &r, NULL), PC_OK);
 	assert_int_equal(r.error, INGEST_NOT_DICOM);
@@ -1227,11 +1201,42 @@ static void test_store_without_fd(void **state)
 
 #define THREADS 4
 #define PER_THREAD 8
+#define MAX_THREADS 64
+
+/* `count` copies of the `n` bytes at `p`, SOPInstanceUIDs <prefix>.1 to
+ * <prefix>.<count>; give them back with files_free(). */
+static struct pc_buf *variants(const uint8_t *p, size_t n, const char *prefix,
+                               size_t count)
+{
+	struct pc_buf *files = calloc(count, sizeof(*files));
+	char sop[64];
+	size_t i;
+
+	assert_non_null(files);
+	for (i = 0; i < count; i++) {
+		struct edit ed = {.sop = sop};
+
+		snprintf(sop, sizeof(sop), "%s.%zu", prefix, i + 1);
+		pc_buf_init(&files[i]);
+		variant(p, n, &ed, &files[i]);
+	}
+	return files;
+}
+
+static void files_free(struct pc_buf *files, size_t count)
+{
+	size_t i;
+
+	for (i = 0; i < count; i++)
+		pc_buf_cleanup(&files[i]);
+	free(files);
+}
 
 struct worker {
 	ingest *ig;
-	struct pc_buf files[PER_THREAD];
-	int ok;
+	const struct pc_buf *files;
+	size_t from, to; /* its slice: files[from..to) */
+	size_t stored;   /* of them, stored as new instances */
 };
 
 static void *work(void *arg)
@@ -1241,49 +1246,53 @@ static void *work(void *arg)
 	struct pc_err err;
 	size_t i;
 
-	for (i = 0; i < PER_THREAD; i++) {
+	for (i = w->from; i < w->to; i++) {
 		memset(&err, 0, sizeof(err));
 		if (ingest_buffer(w->ig, w->files[i].p, w->files[i].n, NULL, &r,
 		                  &err) == PC_OK &&
 		    !r.duplicate)
-			w->ok++;
+			w->stored++;
 		else
 			fprintf(stderr, "worker: %s\n", err.msg);
 	}
 	return NULL;
 }
 
+/* Ingests files[0..count) from `threads` threads, a slice each; returns
+ * how many were stored as new instances. */
+static size_t ingest_parallel(ingest *ig, const struct pc_buf *files,
+                              size_t count, size_t threads)
+{
+	struct worker w[MAX_THREADS];
+	pthread_t t[MAX_THREADS];
+	size_t i, stored = 0;
+
+	assert_true(threads >= 1 && threads <= MAX_THREADS);
+	for (i = 0; i < threads; i++) {
+		w[i] = (struct worker){ig, files, count * i / threads,
+		                       count * (i + 1) / threads, 0};
+		assert_int_equal(pthread_create(&t[i], NULL, work, &w[i]), 0);
+	}
+	for (i = 0; i < threads; i++) {
+		assert_int_equal(pthread_join(t[i], NULL), 0);
+		stored += w[i].stored;
+	}
+	return stored;
+}
+
 static void test_concurrent(void **state)
 {
 	struct fixture *f = *state;
-	struct worker w[THREADS];
-	pthread_t t[THREADS];
+	struct pc_buf *files;
 	struct idx_counts c;
-	char sop[64];
-	size_t n, i, j;
+	size_t n;
 	uint8_t *p = slurp(PYDICOM "CT_small.dcm", &n);
 
-	memset(w, 0, sizeof(w));
-	for (i = 0; i < THREADS; i++) {
-		w[i].ig = f->ig;
-		for (j = 0; j < PER_THREAD; j++) {
-			struct edit ed = {.sop = sop};
-
-			snprintf(sop, sizeof(sop),
-			         "1.2.826.0.1.3680043.2.%zu.%zu", i + 1, j + 1);
-			pc_buf_init(&w[i].files[j]);
-			variant(p, n, &ed, &w[i].files[j]);
-		}
-	}
-	for (i = 0; i < THREADS; i++)
-		assert_int_equal(pthread_create(&t[i], NULL, work, &w[i]), 0);
-	for (i = 0; i < THREADS; i++)
-		assert_int_equal(pthread_join(t[i], NULL), 0);
-	for (i = 0; i < THREADS; i++) {
-		assert_int_equal(w[i].ok, PER_THREAD);
-		for (j = 0; j < PER_THREAD; j++)
-			pc_buf_cleanup(&w[i].files[j]);
-	}
+	files = variants(p, n, "1.2.826.0.1.3680043.2.1", THREADS * PER_THREAD);
+	assert_int_equal(
+	    ingest_parallel(f->ig, files, THREADS * PER_THREAD, THREADS),
+	    THREADS * PER_THREAD);
+	files_free(files, THREADS * PER_THREAD);
 	assert_int_equal(idx_counts(f->ix, &c, NULL), PC_OK);
 	assert_int_equal(c.instances, THREADS * PER_THREAD);
 	assert_int_equal(c.studies, 1);
@@ -1314,7 +1323,6 @@ static void test_alloc_failures(void **state)
 	for (k = 1; k <= total + 1; k++) {
 		struct fixture g;
 
-		memset(&g, 0, sizeof(g));
 		assert_int_equal(fixture_open(&g, NULL), 0);
 		memset(&err, 0, sizeof(err));
 		pc_alloc_fail_after(k);
@@ -1340,77 +1348,25 @@ static void test_alloc_failures(void **state)
 
 /* ---- timing loop (not a test) ------------------------------------------- */
 
-struct bench_worker {
-	ingest *ig;
-	struct pc_buf *files;
-	long from, to;
-	int failed;
-};
-
-static void *bench_work(void *arg)
-{
-	struct bench_worker *w = arg;
-	struct ingest_result r;
-	struct pc_err err;
-	long i;
-
-	for (i = w->from; i < w->to; i++) {
-		memset(&err, 0, sizeof(err));
-		if (ingest_buffer(w->ig, w->files[i].p, w->files[i].n, NULL, &r,
-		                  &err) != PC_OK) {
-			fprintf(stderr, "bench: %s\n", err.msg);
-			w->failed = 1;
-		}
-	}
-	return NULL;
-}
-
 /* `count` ingests of distinct CT_small variants from `threads` threads
  * into a fresh store; prints instances/s. */
 static int bench(long count, long threads)
 {
 	struct fixture f;
 	struct pc_buf *files;
-	struct bench_worker w[64];
-	pthread_t t[64];
 	struct timespec t0, t1;
-	char sop[64];
-	size_t n;
-	long i;
+	size_t n, stored;
 	double s;
 	uint8_t *p;
-	int failed = 0;
 
-	if (count < 1 || threads < 1 || threads > 64)
+	if (count < 1 || threads < 1 || threads > MAX_THREADS)
 		return 1;
 	p = slurp(PYDICOM "CT_small.dcm", &n);
-	files = calloc((size_t)count, sizeof(*files));
-	if (files == NULL)
-		return 1;
-	for (i = 0; i < count; i++) {
-		struct edit ed = {.sop = sop};
-
-		snprintf(sop, sizeof(sop), "1.2.826.0.1.3680043.2.9.%ld",
-		         i + 1);
-		variant(p, n, &ed, &files[i]);
-	}
-	memset(&f, 0, sizeof(f));
+	files = variants(p, n, "1.2.826.0.1.3680043.2.9", (size_t)count);
 	if (fixture_open(&f, NULL) != 0)
 		return 1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (i = 0; i < threads; i++) {
-		w[i].ig = f.ig;
-		w[i].files = files;
-		w[i].from = count * i / threads;
-		w[i].to = count * (i + 1) / threads;
-		w[i].failed = 0;
-		if (pthread_create(&t[i], NULL, bench_work, &w[i]) != 0)
-			return 1;
-	}
-	for (i = 0; i < threads; i++) {
-		pthread_join(t[i], NULL);
-		failed |= w[i].failed;
-	}
+	stored = ingest_parallel(f.ig, files, (size_t)count, (size_t)threads);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	s = (double)(t1.tv_sec - t0.tv_sec) +
 	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
@@ -1418,11 +1374,9 @@ static int bench(long count, long threads)
 	       "%.0f instances/s\n",
 	       count, n, threads, s, (double)count / s);
 	fixture_close(&f);
-	for (i = 0; i < count; i++)
-		pc_buf_cleanup(&files[i]);
-	free(files);
+	files_free(files, (size_t)count);
 	free(p);
-	return failed;
+	return stored != (size_t)count;
 }
 
 int main(void)

@@ -91,6 +91,15 @@ static const struct qry_key *top(const struct qry *q, uint32_t tag)
 	return k;
 }
 
+/* `k` is a range key from `lo` to `hi` ("" for an open end). */
+static void assert_range(const struct qry_key *k, const char *lo,
+			 const char *hi)
+{
+	assert_int_equal(k->match, QRY_MATCH_RANGE);
+	assert_string_equal(k->value, lo);
+	assert_string_equal(k->hi, hi);
+}
+
 /* A key made through qry_add_key in `q` (which the caller cleans up). */
 static const struct qry_key *mk(struct qry *q, uint32_t tag, enum dcm_vr vr,
 				const char *value)
@@ -161,10 +170,7 @@ static void match_kinds(void **state)
 	assert_int_equal(k->vr, DCM_VR_DA);
 	assert_string_equal(k->value, "20200101");
 
-	k = top(&q, T_STUDY_TIME);
-	assert_int_equal(k->match, QRY_MATCH_RANGE);
-	assert_string_equal(k->value, "1010");
-	assert_string_equal(k->hi, "1200");
+	assert_range(top(&q, T_STUDY_TIME), "1010", "1200");
 
 	k = top(&q, T_STUDY_UID);
 	assert_int_equal(k->match, QRY_MATCH_UID_LIST);
@@ -230,18 +236,9 @@ static void parse_dates_and_times(void **state)
 	(void)state;
 	parse_ok(&q, QRY_LEVEL_STUDY,
 		 "StudyDate=20200101-&StudyTime=-0930&PatientBirthDate=-");
-	k = top(&q, T_STUDY_DATE);
-	assert_int_equal(k->match, QRY_MATCH_RANGE);
-	assert_string_equal(k->value, "20200101");
-	assert_string_equal(k->hi, "");
-	k = top(&q, T_STUDY_TIME);
-	assert_int_equal(k->match, QRY_MATCH_RANGE);
-	assert_string_equal(k->value, "");
-	assert_string_equal(k->hi, "0930");
-	k = top(&q, T_BIRTH_DATE);
-	assert_int_equal(k->match, QRY_MATCH_RANGE);
-	assert_string_equal(k->value, "");
-	assert_string_equal(k->hi, "");
+	assert_range(top(&q, T_STUDY_DATE), "20200101", "");
+	assert_range(top(&q, T_STUDY_TIME), "", "0930");
+	assert_range(top(&q, T_BIRTH_DATE), "", "");
 	qry_cleanup(&q);
 
 	/* TM forms. */
@@ -259,17 +256,12 @@ static void parse_dates_and_times(void **state)
 	assert_int_equal(k->match, QRY_MATCH_SINGLE);
 	qry_cleanup(&q);
 	parse_ok(&q, QRY_LEVEL_STUDY, "AcquisitionDateTime=2020-2021");
-	k = top(&q, T_ACQ_DATETIME);
-	assert_int_equal(k->match, QRY_MATCH_RANGE);
-	assert_string_equal(k->value, "2020");
-	assert_string_equal(k->hi, "2021");
+	assert_range(top(&q, T_ACQ_DATETIME), "2020", "2021");
 	qry_cleanup(&q);
 	parse_ok(&q, QRY_LEVEL_STUDY,
 		 "AcquisitionDateTime=20200101120000-0500-20200102120000%2B0100");
-	k = top(&q, T_ACQ_DATETIME);
-	assert_int_equal(k->match, QRY_MATCH_RANGE);
-	assert_string_equal(k->value, "20200101120000-0500");
-	assert_string_equal(k->hi, "20200102120000+0100");
+	assert_range(top(&q, T_ACQ_DATETIME), "20200101120000-0500",
+		     "20200102120000+0100");
 	qry_cleanup(&q);
 	parse_ok(&q, QRY_LEVEL_STUDY,
 		 "AcquisitionDateTime=20200101120000.5-");
@@ -488,29 +480,28 @@ static void includefield(void **state)
 	free(qs);
 }
 
-static void limit_offset_fuzzy(void **state)
+/* Parses `qs`, which must give a limit, and checks the paging and
+ * fuzzymatching it asks for. */
+static void paging_ok(const char *qs, uint32_t limit, uint32_t offset,
+		      bool fuzzy)
 {
 	struct qry q;
 
+	parse_ok(&q, QRY_LEVEL_STUDY, qs);
+	assert_true(q.has_limit);
+	assert_true(q.limit == limit);
+	assert_int_equal(q.offset, offset);
+	assert_int_equal(q.fuzzy, fuzzy);
+	qry_cleanup(&q);
+}
+
+static void limit_offset_fuzzy(void **state)
+{
 	(void)state;
-	parse_ok(&q, QRY_LEVEL_STUDY, "limit=10&offset=20&fuzzymatching=true");
-	assert_true(q.has_limit);
-	assert_int_equal(q.limit, 10);
-	assert_int_equal(q.offset, 20);
-	assert_true(q.fuzzy);
-	qry_cleanup(&q);
-
+	paging_ok("limit=10&offset=20&fuzzymatching=true", 10, 20, true);
 	/* limit=0 is kept as asked: the index returns nothing. */
-	parse_ok(&q, QRY_LEVEL_STUDY, "limit=0&fuzzymatching=false&offset=007");
-	assert_true(q.has_limit);
-	assert_int_equal(q.limit, 0);
-	assert_int_equal(q.offset, 7);
-	assert_false(q.fuzzy);
-	qry_cleanup(&q);
-
-	parse_ok(&q, QRY_LEVEL_STUDY, "limit=4294967295");
-	assert_true(q.limit == 4294967295u);
-	qry_cleanup(&q);
+	paging_ok("limit=0&fuzzymatching=false&offset=007", 0, 7, false);
+	paging_ok("limit=4294967295", 4294967295u, 0, false);
 
 	parse_fail("limit=-1", "limit", "not a non-negative");
 	parse_fail("limit=abc", "limit", NULL);
