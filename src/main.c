@@ -17,6 +17,11 @@ static const struct command commands[] = {
 	{"convert", cmd_convert, "rewrite a DICOM file in another transfer syntax"},
 	{"render", cmd_render, "render a frame to PNG or JPEG"},
 	{"serve", cmd_serve, "run the server (DICOMweb, REST API)"},
+	{"echo", cmd_echo, "C-ECHO: check that a DICOM peer answers"},
+	{"store", cmd_store, "C-STORE: send DICOM files or folders to a peer"},
+	{"find", cmd_find, "C-FIND: query a peer"},
+	{"move", cmd_move, "C-MOVE: have a peer send instances to an AE"},
+	{"get", cmd_get, "C-GET: retrieve instances from a peer into a folder"},
 };
 
 static void usage(FILE *out)

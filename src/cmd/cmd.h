@@ -10,5 +10,10 @@ int cmd_dump(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
 int cmd_render(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
+int cmd_echo(int argc, char **argv);
+int cmd_store(int argc, char **argv);
+int cmd_find(int argc, char **argv);
+int cmd_move(int argc, char **argv);
+int cmd_get(int argc, char **argv);
 
 #endif

@@ -64,14 +64,14 @@ struct conn_job {
 
 /* ---- negotiation -------------------------------------------------------- */
 
-/* Handlers of the Query/Retrieve services; NULL until written. */
+/* Handlers of the Query/Retrieve services (PS3.4 C.4): FIND, MOVE, GET. */
 static const struct {
 	const char *uid;
 	scp_handler_fn fn;
 } qr_services[] = {
 	{NET_PATIENT_ROOT_FIND, scp__find}, {NET_STUDY_ROOT_FIND, scp__find},
-	{NET_PATIENT_ROOT_MOVE, NULL}, {NET_STUDY_ROOT_MOVE, NULL},
-	{NET_PATIENT_ROOT_GET, NULL},  {NET_STUDY_ROOT_GET, NULL},
+	{NET_PATIENT_ROOT_MOVE, scp__move}, {NET_STUDY_ROOT_MOVE, scp__move},
+	{NET_PATIENT_ROOT_GET, scp__get},  {NET_STUDY_ROOT_GET, scp__get},
 };
 
 static scp_handler_fn qr_handler(const char *uid)

@@ -53,10 +53,18 @@ enum pc_status scu_close(scu_session *s, struct pc_err *err);
 /* Aborts and frees; NULL is a no-op. */
 void scu_abort(scu_session *s);
 
+/* Whether the association is still up (false after a network or
+ * protocol error, or when the peer released or aborted it). */
+bool scu_established(const scu_session *s);
+
 /* The accepted context for an abstract syntax whose accepted transfer
  * syntax is `ts` (NULL: any); 0 when none. */
 uint8_t scu_context_for(const scu_session *s, const char *abstract_syntax,
 			const char *ts);
+
+/* The transfer syntax accepted for context `pc_id` (from
+ * scu_context_for), or NULL. Valid until the session is closed. */
+const char *scu_context_ts(const scu_session *s, uint8_t pc_id);
 
 /* C-ECHO (PS3.7 9.1.5). *status receives the response status. */
 enum pc_status scu_echo(scu_session *s, uint16_t *status,
@@ -68,7 +76,12 @@ enum pc_status scu_echo(scu_session *s, uint16_t *status,
  * whose abstract syntax is the file's SOP class and whose transfer syntax
  * is the file's). `move_orig_ae`/`move_orig_id` (NULL/0 when not a C-MOVE
  * sub-operation) fill the Move Originator fields. *status receives the
- * peer's status. PC_UNSUPPORTED when no accepted context fits the file.
+ * peer's status. When the peer took Explicit or Implicit VR Little Endian
+ * instead of a native file's own syntax (the fallbacks
+ * scu_storage_contexts proposes), the data set is re-encoded in it, values
+ * unchanged. A deflated data set of odd length gets its pad byte (PS3.5
+ * A.5). PC_UNSUPPORTED when no accepted context fits the file; the
+ * session stays usable then (see scu_established for other errors).
  */
 enum pc_status scu_store(scu_session *s, const uint8_t *data, size_t n,
 			 const char *move_orig_ae, uint16_t move_orig_id,

@@ -398,7 +398,11 @@ static enum pc_status list_dir(const char *dir, int depth, const char *prefix,
 
 			if (!is_hex_name(name, 2))
 				goto next;
-			snprintf(sub, sizeof(sub), "%s/%s", dir, name);
+			/* A path that does not fit cannot be a fan-out
+			 * directory of ours. */
+			if ((size_t)snprintf(sub, sizeof(sub), "%s/%s", dir,
+					     name) >= sizeof(sub))
+				goto next;
 			memcpy(pre, prefix, (size_t)depth * 2);
 			memcpy(pre + depth * 2, name, 3);
 			st = list_dir(sub, depth + 1, pre, fn, ctx, err);
