@@ -174,14 +174,14 @@ static const char *const level_from[] = {
 };
 static const char *const level_order[] = {
     [L_PATIENT] = " ORDER BY p.patient_id, p.id",
-    [L_STUDY] = " ORDER BY st.study_date DESC, st.study_time DESC,"
-                " st.study_uid DESC",
+    [L_STUDY] = (" ORDER BY st.study_date DESC, st.study_time DESC,"
+                 " st.study_uid DESC"),
     [L_SERIES] = " ORDER BY se.series_number, se.series_uid",
     [L_INSTANCE] = " ORDER BY i.instance_number, i.sop_uid",
 };
 static const char *const level_rep[] = {
-    [L_PATIENT] = "(SELECT min(x.rep_instance) FROM studies x WHERE "
-                  "x.patient_ref = p.id)",
+    [L_PATIENT] = ("(SELECT min(x.rep_instance) FROM studies x WHERE "
+                   "x.patient_ref = p.id)"),
     [L_STUDY] = "st.rep_instance",
     [L_SERIES] = "se.rep_instance",
     [L_INSTANCE] = "i.id",
