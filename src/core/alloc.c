@@ -8,21 +8,24 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Shared by every thread of the server: relaxed atomics keep them free of
+ * data races (the hook itself is for single-threaded tests). */
 static uint64_t alloc_count;     /* allocations since the last hook call */
 static uint64_t fail_at;         /* 0 = never fail; else fail from this one */
 
 static bool should_fail(void)
 {
-	alloc_count++;
-	return fail_at != 0 && alloc_count >= fail_at;
+	uint64_t n = __atomic_add_fetch(&alloc_count, 1, __ATOMIC_RELAXED);
+	uint64_t at = __atomic_load_n(&fail_at, __ATOMIC_RELAXED);
+
+	return at != 0 && n >= at;
 }
 
 uint64_t pc_alloc_fail_after(uint64_t n)
 {
-	uint64_t made = alloc_count;
+	uint64_t made = __atomic_exchange_n(&alloc_count, 0, __ATOMIC_RELAXED);
 
-	alloc_count = 0;
-	fail_at = n;
+	__atomic_store_n(&fail_at, n, __ATOMIC_RELAXED);
 	return made;
 }
 

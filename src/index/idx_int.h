@@ -85,12 +85,21 @@ struct sq_conn {
 	struct sq_conn *next; /* free list of idle readers */
 };
 
+struct sq_put_req;
+
 struct sq_idx {
 	struct idx base;
 	char *path;
 	int version;           /* schema version after migrations */
 	pthread_mutex_t wlock; /* serialises writes on `writer` */
 	struct sq_conn *writer;
+	/* Group commit of idx_instance_put (see sqlite.c): puts queue here;
+	 * one of them, the leader, runs the whole queue in one transaction. */
+	pthread_mutex_t glock;
+	pthread_cond_t gcond;
+	struct sq_put_req *queue;   /* waiting puts, in arrival order */
+	struct sq_put_req **tail;
+	bool leading;               /* a leader is running a batch */
 	pthread_mutex_t plock; /* guards the reader free list */
 	struct sq_conn *idle;  /* idle reader connections */
 	size_t n_readers;      /* readers opened, idle or busy */

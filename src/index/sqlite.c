@@ -350,6 +350,9 @@ idx *idx_sqlite_open(const char *path, struct pc_err *err)
 	s->base.ops = &sq_ops;
 	pthread_mutex_init(&s->wlock, NULL);
 	pthread_mutex_init(&s->plock, NULL);
+	pthread_mutex_init(&s->glock, NULL);
+	pthread_cond_init(&s->gcond, NULL);
+	s->tail = &s->queue;
 	s->path = pc_strdup(path);
 	if (s->path == NULL) {
 		pc_err_set(err, PC_NOMEM, 0, "index: out of memory");
@@ -383,6 +386,8 @@ static void sq_close(idx *ix)
 	conn_close(s->writer);
 	pthread_mutex_destroy(&s->wlock);
 	pthread_mutex_destroy(&s->plock);
+	pthread_mutex_destroy(&s->glock);
+	pthread_cond_destroy(&s->gcond);
 	pc_free(s->path);
 	pc_free(s);
 }
@@ -1457,16 +1462,75 @@ static enum pc_status check_uid(const struct attrs *a, enum attr_slot i,
 	return PC_OK;
 }
 
+/*
+ * GROUP COMMIT. With synchronous=FULL every commit costs an fsync of the
+ * WAL, and concurrent uploads would each wait for their own. Instead each
+ * put queues a request; the first thread to find no batch running becomes
+ * the leader, takes the whole queue, runs every request in one transaction
+ * (each inside its own savepoint, so that one failing undoes only itself),
+ * commits once and wakes the others with their results. A put still
+ * returns only after the commit that holds it: durability is unchanged,
+ * the fsync is shared. With one client the batch is that one put.
+ */
+struct sq_put_req {
+	const struct idx_put *p;
+	const struct attrs *a;
+	enum idx_put_outcome *outcome;
+	struct idx_instance *existing;
+	struct pc_buf *tmp;
+	struct pc_err *err;
+	enum pc_status r;
+	bool changed;
+	bool done;
+	struct sq_put_req *next;
+};
+
+/* Runs a batch on the writer connection; fills each request's result. */
+static void run_batch(struct sq_idx *s, struct sq_put_req *batch)
+{
+	struct sq_conn *c = s->writer;
+	struct pc_err berr = {0};
+	bool any = false;
+
+	pthread_mutex_lock(&s->wlock);
+	enum pc_status r = exec_sql(c, "BEGIN IMMEDIATE", &berr);
+	for (struct sq_put_req *q = batch; q != NULL; q = q->next) {
+		q->r = r;
+		if (r != PC_OK)
+			continue;
+		q->r = exec_sql(c, "SAVEPOINT put", q->err);
+		if (q->r == PC_OK)
+			q->r = put_txn(c, q->p, q->a, q->outcome, q->existing,
+				       &q->changed, q->tmp, q->err);
+		if (q->r != PC_OK || !q->changed)
+			sqlite3_exec(c->db, "ROLLBACK TO put", NULL, NULL,
+				     NULL);
+		sqlite3_exec(c->db, "RELEASE put", NULL, NULL, NULL);
+		any |= q->r == PC_OK && q->changed;
+	}
+	if (r == PC_OK && any)
+		r = exec_sql(c, "COMMIT", &berr);
+	if (r != PC_OK || !any)
+		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+	pthread_mutex_unlock(&s->wlock);
+	if (r == PC_OK)
+		return;
+	/* BEGIN or COMMIT failed: nothing of the batch is stored. */
+	for (struct sq_put_req *q = batch; q != NULL; q = q->next) {
+		q->r = berr.status;
+		pc_err_set(q->err, berr.status, 0, "%s", berr.msg);
+	}
+}
+
 static enum pc_status sq_put(idx *ix, const struct idx_put *p,
                              enum idx_put_outcome *outcome,
                              struct idx_instance *existing, struct pc_err *err)
 {
 	struct sq_idx *s = SQ(ix);
-	struct sq_conn *c = s->writer;
 	struct attrs a;
 	struct pc_buf tmp = PC_BUF_INIT;
+	struct sq_put_req me;
 	enum pc_status r;
-	bool changed = false;
 
 	memset(&a, 0, sizeof(a));
 	pc_buf_init(&a.text);
@@ -1482,16 +1546,39 @@ static enum pc_status sq_put(idx *ix, const struct idx_put *p,
 	if (r != PC_OK)
 		goto out;
 
-	pthread_mutex_lock(&s->wlock);
-	r = exec_sql(c, "BEGIN IMMEDIATE", err);
-	if (r == PC_OK) {
-		r = put_txn(c, p, &a, outcome, existing, &changed, &tmp, err);
-		if (r == PC_OK && changed)
-			r = exec_sql(c, "COMMIT", err);
-		if (r != PC_OK || !changed)
-			sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+	memset(&me, 0, sizeof(me));
+	me.p = p;
+	me.a = &a;
+	me.outcome = outcome;
+	me.existing = existing;
+	me.tmp = &tmp;
+	me.err = err;
+	pthread_mutex_lock(&s->glock);
+	*s->tail = &me;
+	s->tail = &me.next;
+	while (!me.done) {
+		if (s->leading) {
+			pthread_cond_wait(&s->gcond, &s->glock);
+			continue;
+		}
+		/* Lead: take everything queued so far (this put included). */
+		struct sq_put_req *batch = s->queue;
+		s->queue = NULL;
+		s->tail = &s->queue;
+		s->leading = true;
+		pthread_mutex_unlock(&s->glock);
+		run_batch(s, batch);
+		pthread_mutex_lock(&s->glock);
+		for (struct sq_put_req *q = batch; q != NULL;) {
+			struct sq_put_req *next = q->next;
+			q->done = true; /* q may be gone once this is seen */
+			q = next;
+		}
+		s->leading = false;
+		pthread_cond_broadcast(&s->gcond);
 	}
-	pthread_mutex_unlock(&s->wlock);
+	pthread_mutex_unlock(&s->glock);
+	r = me.r;
 out:
 	pc_buf_cleanup(&tmp);
 	pc_buf_cleanup(&a.text);

@@ -56,8 +56,9 @@ const char *blob_store_backend(const blob_store *store);
 /* ---- writing (streamed) ------------------------------------------------- */
 
 /*
- * Starts storing `key`. Nothing is visible under the key until
- * blob_put_commit() returns PC_OK. Returns NULL on failure.
+ * Starts storing `key`. Nothing is visible under the key before
+ * blob_put_commit() is called; it is durable once that returns PC_OK.
+ * Returns NULL on failure.
  */
 blob_writer *blob_put_begin(blob_store *store, const char *key,
 			    struct pc_err *err) PC_WUR;
@@ -74,8 +75,12 @@ enum pc_status blob_put_write(blob_writer *w, const void *p, size_t n,
  * Makes the blob durable and visible under its key, replacing any previous
  * blob with that key atomically (the caller decides whether that is allowed).
  * When this returns PC_OK the bytes survive a crash or power loss. Consumes
- * `w` whatever the outcome. On failure the caller must not acknowledge: the
- * key holds its previous blob or, when only the final directory fsync failed,
+ * `w` whatever the outcome. A NEW key may become visible to readers while
+ * this runs, with all its bytes (the fs back-end names it before syncing it,
+ * to save a journal commit): callers publish a key only after PC_OK, as
+ * ingest does with its index row, and a crash meanwhile leaves an orphan for
+ * the sweep. On failure the caller must not acknowledge: the key holds its
+ * previous blob (or none) or, when only the final directory fsync failed,
  * the new bytes without the durability guarantee (an orphan for the sweep).
  */
 enum pc_status blob_put_commit(blob_writer *w, struct pc_err *err) PC_WUR;

@@ -5,28 +5,34 @@
  *
  * On disk (fs back-end, src/store/fs.c):
  *
- *   root/blobs/ab/cd/abcd0123...   committed blobs; two fan-out levels from the
- *                                  first four key digits (65536 leaf
- *                                  directories) keep directories small
+ *   root/blobs/ab/ab0123...        committed blobs; one fan-out level from the
+ *                                  first two key digits: 256 directories, all
+ *                                  made when the store opens (so that no put
+ *                                  pays a mkdir and a parent fsync), 40,000
+ *                                  blobs each at ten million, which ext4's
+ *                                  hashed directories look up in O(1)
  *   root/tmp/<key>.XXXXXX          uploads in progress (mkostemp, O_EXCL)
  *
  * root/tmp and root/blobs are on the same filesystem, so rename(2) between
  * them is atomic. Empty fan-out directories are never removed (removing them
  * would race with a concurrent put into them); they cost nothing.
  *
- * Durability: a put writes the bytes to the temporary file, fsync(2)s it (data
- * and size are on stable storage), renames it to its final name (atomic: a
- * reader or a crash sees the old blob or the new one, never a partial one),
- * then fsyncs the leaf directory so that the new directory entry is on stable
- * storage too, and the two fan-out parents and root/blobs so that the
- * directories themselves are (a directory another thread just created may not
- * have been synced yet; syncing a clean directory costs no I/O). Only then
- * does blob_put_commit() return PC_OK and may the caller acknowledge the
- * instance. A crash at any earlier point leaves either a temporary file
- * (removed by blob_sweep_temp() at start-up) or a complete blob without an
- * index row (an orphan, found through blob_list() by the index's sweep);
- * never an index row without bytes, since the index commits after the blob.
- * Delete is unlink + fsync of the leaf directory.
+ * Durability: a put writes the bytes to the temporary file, renames it to
+ * its final name with RENAME_NOREPLACE, fsync(2)s the file (data and size on
+ * stable storage; on ext4 and XFS this journal commit carries the rename
+ * too) and then its directory (the new entry on stable storage: a no-op
+ * when the file's fsync already committed it). Only then does
+ * blob_put_commit() return PC_OK and may the caller acknowledge the
+ * instance. Naming the file before syncing it is safe because nothing
+ * refers to a key before its put returns: a crash in between leaves a name
+ * with possibly partial bytes and no index row, an orphan the sweep
+ * removes. Replacing an existing key keeps the classic order (fsync, rename,
+ * directory fsync) so that the old bytes survive until the new ones are
+ * durable. A crash at any point therefore leaves either a temporary file
+ * (removed by blob_sweep_temp() at start-up) or a blob without an index
+ * row (an orphan, found through blob_list() by ingest's sweep); never an
+ * index row without bytes, since the index commits after the blob.
+ * Delete is unlink + fsync of the fan-out directory.
  *
  * S3 back-end (later): put_begin = CreateMultipartUpload (or buffer up to
  * the part size and use one PutObject for small blobs); put_write = buffer to

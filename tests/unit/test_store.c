@@ -134,7 +134,7 @@ static void round_trip_small(void **state)
 	assert_memory_equal(p, "hello", 5);
 	free(p);
 	/* The fan-out layout. */
-	snprintf(path, sizeof(path), "%s/blobs/01/23/%s", f->root, KEY1);
+	snprintf(path, sizeof(path), "%s/blobs/01/%s", f->root, KEY1);
 	assert_int_equal(access(path, F_OK), 0);
 	assert_int_equal(count_tmp(f), 0);
 	/* An empty blob. */
@@ -367,11 +367,11 @@ static void list_keys(void **state)
 	assert_int_equal(blob_put(f->store, KEY2, "2", 1, &err), PC_OK);
 	assert_int_equal(blob_put(f->store, KEY3, "3", 1, &err), PC_OK);
 	/* Files that do not fit the layout are skipped. */
-	snprintf(path, sizeof(path), "%s/blobs/01/23/stray", f->root);
+	snprintf(path, sizeof(path), "%s/blobs/01/stray", f->root);
 	fd = open(path, O_CREAT | O_WRONLY, 0644);
 	assert_true(fd >= 0);
 	close(fd);
-	snprintf(path, sizeof(path), "%s/blobs/01/23/ffff0000", f->root);
+	snprintf(path, sizeof(path), "%s/blobs/01/ffff0000", f->root);
 	fd = open(path, O_CREAT | O_WRONLY, 0644);
 	assert_true(fd >= 0);
 	close(fd);
