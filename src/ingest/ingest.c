@@ -676,23 +676,27 @@ static const struct {
      offsetof(struct ingest_result, series_uid)},
 };
 
-/* Steps 3 and 4 on the committed bytes. Sets *keep when the new blob is
- * named by the index afterwards. */
-static enum pc_status index_instance(ingest_upload *u, const uint8_t *data,
-                                     const char *expected_study,
-                                     const uint8_t sha[32],
-                                     struct ingest_result *res, bool *keep,
-                                     struct pc_err *err)
+/* What step 3 leaves for step 4: the parsed instance (its values are
+ * slices of the bytes, which must stay mapped) and its stored syntax; the
+ * metadata JSON is in u->buf. */
+struct prepared {
+	dcm_file *f;
+	char ts_uid[IDX_UID_MAX + 1];
+};
+
+/* Step 3: parse, validate, build the metadata. On failure the result says
+ * why and nothing needs undoing; on success p->f is the caller's. */
+static enum pc_status prepare(ingest_upload *u, const uint8_t *data,
+                              const char *expected_study,
+                              struct ingest_result *res, struct prepared *p,
+                              struct pc_err *err)
 {
 	ingest *ig = u->ig;
 	enum uid_state us[4], ms;
 	struct pc_span raw[4], mraw;
 	struct pc_err e;
 	struct dcm_json_opts jo;
-	struct idx_put put;
-	struct idx_instance ex;
-	enum idx_put_outcome outcome;
-	char ts_uid[IDX_UID_MAX + 1], tmp[IDX_UID_MAX + 1], p1[68], p2[68];
+	char *ts_uid = p->ts_uid, tmp[IDX_UID_MAX + 1], p1[68];
 	const struct dcm_ts *ts;
 	dcm_file *f = NULL;
 	dcm_dataset *ds;
@@ -700,7 +704,7 @@ static enum pc_status index_instance(ingest_upload *u, const uint8_t *data,
 	size_t i;
 	int w;
 
-	*keep = false;
+	p->f = NULL;
 	/* Full parse, not header-only: elements after the pixel data stay
 	 * in the metadata, and values are slices of `data`. */
 	pc_err_clear(&e);
@@ -774,7 +778,7 @@ static enum pc_status index_instance(ingest_upload *u, const uint8_t *data,
 	ms = uid_get(dcm_file_meta(f), DCM_TAG_TRANSFER_SYNTAX, ts_uid, &mraw);
 	if (ms != UID_OK) {
 		ts = dcm_file_ts(f);
-		snprintf(ts_uid, sizeof(ts_uid), "%s",
+		snprintf(ts_uid, sizeof(p->ts_uid), "%s",
 		         ts != NULL ? ts->uid : dcm_ts_explicit_le.uid);
 	}
 	/* PS3.18 10.4.1.2: tells clients how the instance is stored. */
@@ -812,10 +816,32 @@ static enum pc_status index_instance(ingest_upload *u, const uint8_t *data,
 		goto out;
 	}
 
+	p->f = f;
+	return PC_OK;
+out:
+	dcm_file_destroy(f);
+	return st;
+}
+
+/* Step 4: the index transaction. Sets *keep when the new blob is named by
+ * the index afterwards. */
+static enum pc_status publish(ingest_upload *u, const struct prepared *pr,
+                              const uint8_t sha[32], struct ingest_result *res,
+                              bool *keep, struct pc_err *err)
+{
+	ingest *ig = u->ig;
+	struct pc_err e;
+	struct idx_put put;
+	struct idx_instance ex;
+	enum idx_put_outcome outcome;
+	char p2[68];
+	enum pc_status st;
+
+	*keep = false;
 	memset(&put, 0, sizeof(put));
-	put.ds = ds;
+	put.ds = dcm_file_dataset(pr->f);
 	put.handle = u->handle;
-	put.ts_uid = ts_uid;
+	put.ts_uid = pr->ts_uid;
 	put.size = u->n;
 	put.sha256 = sha;
 	put.metadata = u->buf.p;
@@ -876,15 +902,70 @@ static enum pc_status index_instance(ingest_upload *u, const uint8_t *data,
 	res->error = INGEST_OK;
 	st = PC_OK;
 out:
-	dcm_file_destroy(f);
 	return st;
 }
 
+/* The uploaded bytes before the commit: the caller's (ingest_buffer) or
+ * the writer's file mapped. NULL data when the back-end has no descriptor
+ * (then they are read back after the commit, see load()). */
+static enum pc_status map_pending(ingest_upload *u, const uint8_t **data,
+                                  void **map, struct pc_err *err)
+{
+	int fd;
+
+	*data = NULL;
+	if (u->mem.p != NULL) {
+		*data = u->mem.p;
+		return PC_OK;
+	}
+	fd = blob_writer_fd(u->w);
+	if (fd < 0 || u->n > SIZE_MAX)
+		return PC_OK;
+	*map = mmap(NULL, (size_t)u->n, PROT_READ, MAP_SHARED, fd, 0);
+	if (*map == MAP_FAILED) {
+		*map = NULL;
+		return pc_err_set(err, PC_IO, 0, "cannot map upload %s: %s",
+		                  u->handle, strerror(errno));
+	}
+	*data = *map;
+	return PC_OK;
+}
+
+/*
+ * The same SOP Instance UID already stored with the same bytes: an
+ * idempotent repeat, answered without making the new copy durable at all.
+ * (The index decides again under its lock if two copies race.)
+ */
+static bool already_stored(ingest_upload *u, const uint8_t sha[32],
+                           struct ingest_result *res)
+{
+	struct idx_instance ex;
+
+	if (idx_instance_by_uid(u->ig->index, res->sop_uid, &ex, NULL) !=
+	        PC_OK ||
+	    memcmp(ex.sha256, sha, 32) != 0 ||
+	    strcmp(ex.study_uid, res->study_uid) != 0 ||
+	    strcmp(ex.series_uid, res->series_uid) != 0)
+		return false;
+	res->duplicate = true;
+	res->error = INGEST_OK;
+	snprintf(res->handle, sizeof(res->handle), "%s", ex.handle);
+	return true;
+}
+
+/*
+ * Steps 2-4. Where the back-end lets us read the upload before committing
+ * it (the fs store does), step 3 runs first, overlapping the writeback the
+ * commit then waits for, and an invalid or repeated upload is dropped
+ * without ever being made durable. Otherwise the bytes are committed, read
+ * back and then checked.
+ */
 enum pc_status ingest_commit(ingest_upload *u, const char *expected_study,
                              struct ingest_result *res, struct pc_err *err)
 {
 	struct ingest_result local;
 	struct pc_err why, e;
+	struct prepared pr = {0};
 	uint8_t sha[32];
 	unsigned sha_len = 0;
 	const uint8_t *data = NULL;
@@ -911,7 +992,26 @@ enum pc_status ingest_commit(ingest_upload *u, const char *expected_study,
 		            "SHA-256 computation failed");
 		goto out;
 	}
-	/* Step 2: durable before anything else looks at it. */
+	if (u->n == 0) {
+		st = refuse(res, &why, INGEST_NOT_DICOM, PC_PARSE,
+		            "empty body: not a DICOM instance");
+		goto out;
+	}
+	blob_put_start_sync(u->w);
+	pc_err_clear(&e);
+	st = map_pending(u, &data, &map, &e);
+	if (st != PC_OK) {
+		refuse(res, &why, INGEST_STORAGE, st, "%s", e.msg);
+		goto out;
+	}
+	if (data != NULL) {
+		st = prepare(u, data, expected_study, res, &pr, &why);
+		if (st != PC_OK)
+			goto out;
+		if (already_stored(u, sha, res))
+			goto out;
+	}
+	/* Step 2: durable before the index names it. */
 	w = u->w;
 	u->w = NULL;
 	pc_err_clear(&e);
@@ -921,19 +1021,20 @@ enum pc_status ingest_commit(ingest_upload *u, const char *expected_study,
 		refuse(res, &why, INGEST_STORAGE, st, "%s", e.msg);
 		goto out;
 	}
-	if (u->n == 0) {
-		st = refuse(res, &why, INGEST_NOT_DICOM, PC_PARSE,
-		            "empty body: not a DICOM instance");
-		goto out;
+	if (data == NULL) {
+		pc_err_clear(&e);
+		st = load(u, &data, &map, &copy, &e);
+		if (st != PC_OK) {
+			refuse(res, &why, INGEST_STORAGE, st, "%s", e.msg);
+			goto out;
+		}
+		st = prepare(u, data, expected_study, res, &pr, &why);
+		if (st != PC_OK)
+			goto out;
 	}
-	pc_err_clear(&e);
-	st = load(u, &data, &map, &copy, &e);
-	if (st != PC_OK) {
-		refuse(res, &why, INGEST_STORAGE, st, "%s", e.msg);
-		goto out;
-	}
-	st = index_instance(u, data, expected_study, sha, res, &keep, &why);
+	st = publish(u, &pr, sha, res, &keep, &why);
 out:
+	dcm_file_destroy(pr.f);
 	if (map != NULL)
 		munmap(map, (size_t)u->n);
 	pc_free(copy);
@@ -956,7 +1057,7 @@ out:
 			       why.msg);
 		pc_err_set(err, st, why.offset, "%s", why.msg);
 	}
-	ingest_abort(u);
+	ingest_abort(u); /* aborts the writer when it was not committed */
 	return st;
 }
 

@@ -88,6 +88,23 @@ enum pc_status blob_put_commit(blob_writer *w, struct pc_err *err) PC_WUR;
 /* Discards the writer and its partial data; NULL is a no-op. */
 void blob_put_abort(blob_writer *w);
 
+/*
+ * Optional capability: a file descriptor holding the bytes written so far
+ * (after every blob_put_write), so that the caller can map and parse them
+ * before committing, e.g. to refuse an invalid upload without making it
+ * durable. Borrowed, valid until commit or abort; never write to it or
+ * close it. -1 when the back-end has none (S3).
+ */
+int blob_writer_fd(const blob_writer *w);
+
+/*
+ * A hint: starts moving the bytes written so far to stable storage without
+ * waiting, so that the caller's work before blob_put_commit() overlaps the
+ * I/O (commit still waits for it). A no-op where the back-end has nothing
+ * to start.
+ */
+void blob_put_start_sync(blob_writer *w);
+
 /* Bytes written to `w` so far. */
 uint64_t blob_put_size(const blob_writer *w);
 
@@ -168,7 +185,7 @@ enum pc_status blob_list(blob_store *store, blob_list_fn fn, void *ctx,
  * objects; store.c wraps them in the public handles and has already checked
  * every key. Contracts are those of the public functions above, except:
  * put_commit consumes `w` on every outcome; put_write is not called again
- * after it fails; reader_fd may be NULL.
+ * after it fails; reader_fd, writer_fd and put_start_sync may be NULL.
  */
 struct blob_ops {
 	const char *name;
@@ -178,6 +195,8 @@ struct blob_ops {
 				    struct pc_err *err);
 	enum pc_status (*put_commit)(void *w, struct pc_err *err);
 	void (*put_abort)(void *w);
+	int (*writer_fd)(void *w);              /* may be NULL */
+	void (*put_start_sync)(void *w);        /* may be NULL */
 	void *(*open)(void *st, const char *key, uint64_t *size,
 		      struct pc_err *err);
 	enum pc_status (*read)(void *r, void *p, size_t n, size_t *got,

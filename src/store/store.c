@@ -248,6 +248,19 @@ uint64_t blob_reader_size(const blob_reader *r)
 	return r->size;
 }
 
+int blob_writer_fd(const blob_writer *w)
+{
+	if (w->failed != PC_OK || w->ops->writer_fd == NULL)
+		return -1;
+	return w->ops->writer_fd(w->w);
+}
+
+void blob_put_start_sync(blob_writer *w)
+{
+	if (w->failed == PC_OK && w->ops->put_start_sync != NULL)
+		w->ops->put_start_sync(w->w);
+}
+
 int blob_reader_fd(const blob_reader *r)
 {
 	if (r->ops->reader_fd == NULL)
