@@ -63,6 +63,18 @@ enum pc_status scp__store(struct scp_assoc *a, const struct dimse_cmd *cmd,
 		return dimse_send(a->conn, pc_id, &rsp, NULL, 0, err);
 	}
 
+	/* PS3.7 9.1.1.1: the Affected SOP Class names the context's abstract
+	 * syntax; an instance of another class on it is refused as a class
+	 * not supported on this context. */
+	const char *abstract = dul_conn_abstract(a->conn, pc_id);
+	if (abstract == NULL || strcmp(abstract, cmd->affected_class) != 0) {
+		st = dimse_recv_discard(&a->rd, pc_id, err);
+		if (st != PC_OK)
+			return st;
+		scp__response(cmd, DIMSE_SOP_CLASS_NOT_SUPPORTED, &rsp);
+		return dimse_send(a->conn, pc_id, &rsp, NULL, 0, err);
+	}
+
 	s.up = ingest_begin(a->svc->ingest, a->svc->cfg->max_body, &ierr);
 	if (s.up != NULL) {
 		dimse_part10_header(&head, cmd->affected_class,
