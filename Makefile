@@ -41,6 +41,8 @@ fuzz: fuzz-build
 bench: build
 	bash bench/parse/run.sh
 	bash bench/render/run.sh
+	bash bench/server/run.sh
+	bash bench/dimse/run.sh
 
 lint:
 	bash scripts/lint.sh

@@ -1,0 +1,280 @@
+#!/usr/bin/env bash
+# DICOM (DIMSE) interoperability and abuse against the real server:
+#  - C-ECHO with echoscu, to our AE title and to another one (pacsd
+#    accepts any called AE title by default: checked, not refused);
+#  - C-STORE of pydicom's whole test corpus with storescu, one run per
+#    transfer syntax with the flag that proposes it, through a recording
+#    proxy (dimse/wiretap.py): every stored instance must come back
+#    byte-identical to the data set on the wire, every refusal must be a
+#    documented status with a real cause (dimse/check_store.py);
+#  - C-STORE repeats (same bytes: Success; other bytes: 0x0111) with
+#    storescu, and raw C-STOREs that must be refused (dimse/abuse.py store);
+#  - C-FIND with findscu at every level of both models, compared with what
+#    pydicom reads from the stored files, and --cancel (dimse/check_find.py);
+#  - abuse over raw sockets (dimse/abuse.py): garbage instead of an
+#    A-ASSOCIATE-RQ, a stalled PDU, a 2 GB PDU length, garbage P-DATA,
+#    200 simultaneous associations against the limit of 100.
+# Env: PACSD = the pacsd binary; PACSD_SOURCE_DIR = the repository;
+# KEEP_WORK=1 keeps the work directory (server log, wire recordings).
+# Prints "N passed, M failed" last; exits non-zero on any failure.
+set -u
+
+PACSD=${PACSD:?set PACSD to the pacsd binary}
+SRC=${PACSD_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+PY=/usr/bin/python3 # Debian's python, which has pydicom
+HERE="$SRC/tests/integration/dimse"
+
+pass=0
+fail=0
+ok() {
+	pass=$((pass + 1))
+	echo "ok   $*"
+}
+bad() {
+	fail=$((fail + 1))
+	echo "FAIL $*"
+}
+
+for tool in "$PY" curl echoscu storescu findscu; do
+	if ! command -v "$tool" >/dev/null; then
+		echo "test_dimse: $tool is missing (dcmtk, curl, python3-pydicom)" >&2
+		echo "0 passed, 1 failed"
+		exit 1
+	fi
+done
+
+work=$(mktemp -d)
+pids=()
+cleanup() {
+	local p
+	for p in "${pids[@]}"; do
+		kill "$p" 2>/dev/null && wait "$p" 2>/dev/null
+	done
+	if [ -n "${KEEP_WORK:-}" ]; then
+		echo "kept $work"
+	else
+		rm -rf "$work"
+	fi
+}
+trap cleanup EXIT
+
+free_port() {
+	"$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# start NAME [extra flags...]: sets $base, $dport (DICOM port) and $pid.
+start() {
+	local name=$1 http i
+	shift
+	http=$(free_port)
+	dport=$(free_port)
+	mkdir -p "$work/$name"
+	"$PACSD" serve --data-dir "$work/$name/data" --http "127.0.0.1:$http" \
+		--dicom "127.0.0.1:$dport" "$@" >"$work/$name/log" 2>&1 &
+	pid=$!
+	pids+=("$pid")
+	base="http://127.0.0.1:$http"
+	for i in $(seq 1 100); do
+		if curl -s -o /dev/null "$base/dicom-web/studies" &&
+			echoscu -to 5 127.0.0.1 "$dport" 2>/dev/null; then
+			return 0
+		fi
+		if ! kill -0 "$pid" 2>/dev/null; then
+			break
+		fi
+		sleep 0.1
+	done
+	echo "--- server log ($name)"
+	tail -20 "$work/$name/log"
+	return 1
+}
+
+# stop NAME PID: SIGTERM, must exit 0 within 10 s.
+stop() {
+	local name=$1 p=$2 i
+	kill -TERM "$p" 2>/dev/null
+	for i in $(seq 1 100); do
+		kill -0 "$p" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$p" 2>/dev/null; then
+		bad "$name server did not stop on SIGTERM"
+		kill -KILL "$p" 2>/dev/null
+	fi
+	if wait "$p"; then
+		ok "$name server stopped cleanly"
+	else
+		bad "$name server exited with status $?"
+		tail -20 "$work/$name/log"
+	fi
+}
+
+# sanitizer_clean NAME: no ASan/UBSan/LSan report in the server's log.
+sanitizer_clean() {
+	if grep -qE 'AddressSanitizer|runtime error|LeakSanitizer' "$work/$1/log"; then
+		bad "sanitizer report in the $1 server log"
+		grep -E -A8 'AddressSanitizer|runtime error|LeakSanitizer' "$work/$1/log" | head -40
+	else
+		ok "no sanitizer report ($1)"
+	fi
+}
+
+# run_py NAME SCRIPT ARGS...: runs a checker and adds its counts; prints
+# its non-"ok" lines (failures, listings).
+run_py() {
+	local name=$1 out="$work/py.$1.out" p f
+	shift
+	"$PY" "$@" >"$out" 2>&1
+	grep -v '^PY_RESULT' "$out" | grep -v '^ok ' || true
+	read -r p f < <(awk '/^PY_RESULT/ {print $2, $3}' "$out")
+	if [ -z "${p:-}" ]; then
+		bad "$name did not finish"
+		tail -5 "$out"
+		return
+	fi
+	pass=$((pass + p))
+	fail=$((fail + f))
+	echo "     ($name: $p passed, $f failed)"
+}
+
+# alive: the server still runs and still answers C-ECHO.
+alive() {
+	if kill -0 "$pid" 2>/dev/null && echoscu -to 10 -aec PACSD 127.0.0.1 "$dport" 2>/dev/null; then
+		ok "server still answers C-ECHO $*"
+	else
+		bad "server does not answer C-ECHO $*"
+	fi
+}
+
+if ! start main; then
+	bad "server did not start"
+	echo "$pass passed, $fail failed"
+	exit 1
+fi
+ok "server started"
+main_pid=$pid
+
+# ---- C-ECHO -------------------------------------------------------------------
+if out=$(echoscu -v -aec PACSD 127.0.0.1 "$dport" 2>&1) &&
+	grep -q 'Received Echo Response (Success)' <<<"$out"; then
+	ok "echoscu -aec PACSD"
+else
+	bad "echoscu -aec PACSD: $out"
+fi
+# pacsd accepts any called AE title (nothing checks it against --aet, as
+# Orthanc's DicomCheckCalledAet false): checked here so that a change shows.
+if out=$(echoscu -v -aec NOT_PACSD -aet SOMEONE 127.0.0.1 "$dport" 2>&1) &&
+	grep -q 'Received Echo Response (Success)' <<<"$out"; then
+	ok "echoscu to another called AE title is accepted (no called-AE check)"
+else
+	bad "echoscu -aec NOT_PACSD: $out"
+fi
+if grep -q 'to "NOT_PACSD"' "$work/main/log"; then
+	ok "the log names the calling and called AE titles"
+else
+	bad "no log line for the association to NOT_PACSD"
+fi
+
+# ---- C-STORE of the corpus --------------------------------------------------------
+mkdir -p "$work/corpus" "$work/wire"
+"$PY" "$HERE/corpus.py" "$work/corpus"
+"$PY" "$HERE/wiretap.py" "$dport" "$work/wire" &
+tap_pid=$!
+pids+=("$tap_pid")
+for _ in $(seq 50); do
+	[ -s "$work/wire/port" ] && break
+	sleep 0.1
+done
+tport=$(cat "$work/wire/port" 2>/dev/null)
+: >"$work/runs"
+nconn() { find "$work/wire" -name 'conn-*.c2s' | wc -l; }
+# Two passes over the corpus: as is (many files share a SOP Instance UID
+# with another file of other bytes, e.g. MR_small in 8 transfer syntaxes:
+# the first stored wins, the others get 0x0111), then with +II (storescu
+# invents a new SOP Instance UID per file), so that every transfer syntax
+# is stored at least once.
+for pass_ in plain invent; do
+	extra=()
+	[ "$pass_" = invent ] && extra=(+II)
+	for g in $(cut -f1 "$work/corpus/groups.tsv" | sort -u); do
+		flag=$(awk -F'\t' -v g="$g" '$1 == g {print $2; exit}' "$work/corpus/groups.tsv")
+		awk -F'\t' -v g="$g" '$1 == g {print $3}' "$work/corpus/groups.tsv" >"$work/corpus/$g.list"
+		log=$work/corpus/$g.$pass_.log
+		before=$(nconn)
+		# -R: propose only the SOP classes of the files (the default list
+		# lacks some, e.g. Segmentation); -nh: go on after a refusal.
+		xargs -a "$work/corpus/$g.list" -d '\n' storescu -v -R -nh "$flag" "${extra[@]}" \
+			-aec PACSD 127.0.0.1 "$tport" >"$log" 2>&1
+		echo "$log $((before + 1)) $(nconn)" >>"$work/runs"
+		n=$(wc -l <"$work/corpus/$g.list")
+		s=$(grep -c 'Received Store Response (Success)' "$log")
+		echo "     storescu $flag ${extra[*]}: $g: $n files, $s stored"
+	done
+done
+kill "$tap_pid" 2>/dev/null
+wait "$tap_pid" 2>/dev/null
+echo "     files storescu would not send (its own checks):"
+grep -h -E '^(W: missing SOP|E: No presentation context|E: Bad DICOM file)' "$work"/corpus/*.plain.log |
+	sed 's/^/       /'
+grep -h '' "$work/corpus/skipped.tsv" | sed 's/^/       not DICOM, not sent: /'
+run_py store "$HERE/check_store.py" "$work/wire" "$work/runs" "$base" "$work/main/data" "$work/stored"
+alive "after the corpus"
+
+# ---- C-STORE repeats --------------------------------------------------------------
+ct=$("$PY" -c 'import pydicom.data as d, os; print(os.path.join(os.path.dirname(d.__file__), "test_files", "CT_small.dcm"))')
+for i in 1 2; do
+	if out=$(storescu -v -aec PACSD 127.0.0.1 "$dport" "$ct" 2>&1) &&
+		grep -q 'Received Store Response (Success)' <<<"$out"; then
+		ok "storescu CT_small.dcm, time $i: Success"
+	else
+		bad "storescu CT_small.dcm, time $i: $(grep -i 'response\|error' <<<"$out")"
+	fi
+done
+# Other bytes under CT_small's SOP Instance UID.
+"$PY" - "$ct" "$work/ct_changed.dcm" <<-'EOF'
+	import sys, pydicom
+	ds = pydicom.dcmread(sys.argv[1])
+	ds.PatientName = "Changed^Patient"
+	ds.save_as(sys.argv[2], write_like_original=True)
+	EOF
+out=$(storescu -v -aec PACSD 127.0.0.1 "$dport" "$work/ct_changed.dcm" 2>&1)
+if grep -q 'Received Store Response (Unknown Status: 0x111)' <<<"$out"; then
+	ok "storescu of other bytes under a stored SOP Instance UID: 0x0111"
+else
+	bad "re-used SOP Instance UID: $(grep -i 'response\|error' <<<"$out")"
+fi
+# The stored instance is still the original.
+if out=$(curl -sf "$base/dicom-web/instances?SOPInstanceUID=$("$PY" -c 'import sys, pydicom; print(pydicom.dcmread(sys.argv[1]).SOPInstanceUID)' "$ct")&includefield=PatientName") &&
+	! grep -q Changed <<<"$out" && grep -q 00100010 <<<"$out"; then
+	ok "after the 0x0111 the stored instance is the first one"
+else
+	bad "after the 0x0111: $out"
+fi
+
+# ---- C-FIND -------------------------------------------------------------------------
+"$PY" "$HERE/check_find.py" make "$work/synthetic"
+nsyn=$(find "$work/synthetic" -name '*.dcm' | wc -l)
+out=$(storescu -v -aec PACSD -nh +sd 127.0.0.1 "$dport" "$work/synthetic" 2>&1)
+if [ "$(grep -c 'Received Store Response (Success)' <<<"$out")" = "$nsyn" ]; then
+	ok "storescu +sd of $nsyn synthetic instances: all Success"
+else
+	bad "storescu of the synthetic set: $(grep -v 'Success\|Sending\|XMIT\|Converting' <<<"$out" | head -5)"
+fi
+run_py find "$HERE/check_find.py" run "$dport" "$work/find" "$work/stored" "$work/synthetic"
+alive "after the C-FIND checks"
+
+# ---- raw C-STORE refusals (after C-FIND: these instances are in no file) -----------
+run_py rawstore "$HERE/abuse.py" store "$dport" "$base"
+
+# ---- abuse ------------------------------------------------------------------------------
+run_py abuse "$HERE/abuse.py" abuse "$dport" "$pid"
+alive "after the abuse"
+if grep -qE '\b(error|fatal)\b' "$work/main/log"; then
+	echo "     server errors logged:"
+	grep -E '\b(error|fatal)\b' "$work/main/log" | head -10 | sed 's/^/       /'
+fi
+stop main "$main_pid"
+sanitizer_clean main
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
