@@ -37,19 +37,7 @@ int cmd_echo(int argc, char **argv)
 			rc = 0;
 			goto out;
 		}
-		if (argv[i][0] == '-' && argv[i][1] != '\0') {
-			int r = scu_cli_option(&c, argc, argv, &i);
-			if (r < 0)
-				goto out;
-			if (r == 0) {
-				fprintf(stderr, "pacsd echo: unknown option "
-					"'%s'\n", argv[i]);
-				usage(stderr);
-				goto out;
-			}
-			continue;
-		}
-		if (!scu_cli_positional(&c, argv[i]))
+		if (!scu_cli_arg(&c, argc, argv, &i, usage))
 			goto out;
 	}
 	if (c.n_pos != 2 || !scu_cli_peer(&c)) {

@@ -30,6 +30,22 @@ void scu_cli_init(struct scu_cli *c, const char *prog, bool qr)
 	c->peer.called_ae = SCU_DEFAULT_AEC;
 }
 
+bool scu_cli_arg(struct scu_cli *c, int argc, char **argv, int *i,
+		 void (*usage)(FILE *out))
+{
+	if (argv[*i][0] != '-' || argv[*i][1] == '\0')
+		return scu_cli_positional(c, argv[*i]);
+	int r = scu_cli_option(c, argc, argv, i);
+	if (r > 0)
+		return true;
+	if (r == 0) {
+		fprintf(stderr, "%s: unknown option or missing value '%s'\n",
+			c->prog, argv[*i]);
+		usage(stderr);
+	}
+	return false;
+}
+
 void scu_cli_cleanup(struct scu_cli *c)
 {
 	pc_free(c->keys);

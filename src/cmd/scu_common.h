@@ -50,6 +50,14 @@ void scu_cli_cleanup(struct scu_cli *c);
  * by scu_cli_positional().
  */
 int scu_cli_option(struct scu_cli *c, int argc, char **argv, int *i);
+/*
+ * The common part of every command's argument loop, for argv[*i] that the
+ * command did not take itself: a common option (advancing *i past its
+ * value) or a positional argument. False, with the message and `usage`
+ * printed, for an unknown or bad option (or out of memory).
+ */
+bool scu_cli_arg(struct scu_cli *c, int argc, char **argv, int *i,
+		 void (*usage)(FILE *out));
 /* Collects argv[i] as a positional argument; false on out of memory. */
 bool scu_cli_positional(struct scu_cli *c, char *arg);
 /* Takes HOST PORT from the first two positional arguments; false (with a

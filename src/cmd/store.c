@@ -255,19 +255,7 @@ int cmd_store(int argc, char **argv)
 					goto out;
 			break;
 		}
-		if (argv[i][0] == '-' && argv[i][1] != '\0') {
-			int r = scu_cli_option(&j.c, argc, argv, &i);
-			if (r < 0)
-				goto out;
-			if (r == 0) {
-				fprintf(stderr, "pacsd store: unknown option "
-					"'%s'\n", argv[i]);
-				usage(stderr);
-				goto out;
-			}
-			continue;
-		}
-		if (!scu_cli_positional(&j.c, argv[i]))
+		if (!scu_cli_arg(&j.c, argc, argv, &i, usage))
 			goto out;
 	}
 	if (j.c.n_pos < 3 || !scu_cli_peer(&j.c)) {

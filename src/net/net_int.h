@@ -56,7 +56,10 @@ typedef enum pc_status (*scp_handler_fn)(struct scp_assoc *a,
 /* scp_store.c */
 enum pc_status scp__store(struct scp_assoc *a, const struct dimse_cmd *cmd,
 			  uint8_t pc_id, struct pc_err *err);
-/* scp_find.c */
+/* scp_find.c; scp__level_of maps a QueryRetrieveLevel to the query level
+ * (PATIENT only in the Patient Root model). */
+bool scp__level_of(const char *text, bool patient_root,
+		   enum qry_level *out);
 enum pc_status scp__find(struct scp_assoc *a, const struct dimse_cmd *cmd,
 			 uint8_t pc_id, struct pc_err *err);
 /* scp_move.c / scp_get.c: C-MOVE and C-GET (PS3.4 C.4.2, C.4.3). */

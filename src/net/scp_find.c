@@ -34,8 +34,9 @@ struct find_ctx {
 	struct pc_err *err;
 };
 
-/* PS3.4 C.6.1.1.2 / C.6.2.1.2: the levels each model has. */
-static bool level_of(const char *text, bool patient_root, enum qry_level *out)
+/* PS3.4 C.6.1.1.1 / C.6.2.1.1: the levels each model has. Shared with
+ * C-MOVE and C-GET (scp_qr.c). */
+bool scp__level_of(const char *text, bool patient_root, enum qry_level *out)
 {
 	if (strcmp(text, "PATIENT") == 0 && patient_root)
 		*out = QRY_LEVEL_PATIENT;
@@ -216,7 +217,7 @@ enum pc_status scp__find(struct scp_assoc *a, const struct dimse_cmd *cmd,
 	}
 	f.ident = dcm_file_dataset(file);
 	if (dcm_dataset_get_string(f.ident, TAG_QR_LEVEL, 0, &v) != PC_OK ||
-	    !level_of(pc_buf_str(&v),
+	    !scp__level_of(pc_buf_str(&v),
 		      strcmp(cmd->affected_class, NET_PATIENT_ROOT_FIND) == 0,
 		      &level)) {
 		/* PS3.4 C.4.1.1.4: identifier does not match SOP class. */

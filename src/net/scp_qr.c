@@ -102,22 +102,6 @@ void scp__retrieve_cleanup(struct scp_retrieve *r)
 
 /* ---- the identifier ----------------------------------------------------- */
 
-/* PS3.4 C.6.1.1.1 / C.6.2.1.1: the levels each model has. */
-static bool level_of(const char *text, bool patient_root, enum qry_level *out)
-{
-	if (strcmp(text, "PATIENT") == 0 && patient_root)
-		*out = QRY_LEVEL_PATIENT;
-	else if (strcmp(text, "STUDY") == 0)
-		*out = QRY_LEVEL_STUDY;
-	else if (strcmp(text, "SERIES") == 0)
-		*out = QRY_LEVEL_SERIES;
-	else if (strcmp(text, "IMAGE") == 0)
-		*out = QRY_LEVEL_INSTANCE;
-	else
-		return false;
-	return true;
-}
-
 /* The whole value of a unique key ("" when absent or empty). */
 static enum pc_status key_value(const dcm_dataset *ds, uint32_t tag,
 				struct pc_buf *v)
@@ -173,7 +157,7 @@ enum pc_status scp__retrieve_read(struct scp_retrieve *r, bool patient_root,
 	}
 	const dcm_dataset *ds = dcm_file_dataset(r->ident);
 	if (dcm_dataset_get_string(ds, TAG_QR_LEVEL, 0, &v) != PC_OK ||
-	    !level_of(pc_buf_str(&v), patient_root, &r->qlevel)) {
+	    !scp__level_of(pc_buf_str(&v), patient_root, &r->qlevel)) {
 		/* PS3.4 C.4.2.1.5: identifier does not match SOP class. */
 		*status = DIMSE_DATASET_MISMATCH;
 		comment_set(comment, "missing or invalid QueryRetrieveLevel");
