@@ -13,67 +13,25 @@ set -u
 
 PACSD=${PACSD:?set PACSD to the pacsd binary}
 SRC=${PACSD_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
-PY=/usr/bin/python3 # Debian's python, which has pydicom
 HERE="$SRC/tests/integration/dicomweb"
-
-pass=0
-fail=0
-ok() {
-	pass=$((pass + 1))
-	echo "ok   $*"
-}
-bad() {
-	fail=$((fail + 1))
-	echo "FAIL $*"
-}
-
-for tool in "$PY" curl; do
-	if ! command -v "$tool" >/dev/null; then
-		echo "test_dicomweb: $tool is missing" >&2
-		echo "0 passed, 1 failed"
-		exit 1
-	fi
-done
+. "$SRC/tests/integration/lib.sh"
+require_tools test_dicomweb "$PY" curl
 
 work=$(mktemp -d)
-pids=()
 cleanup() {
-	local p
-	for p in "${pids[@]}"; do
-		kill "$p" 2>/dev/null && wait "$p" 2>/dev/null
-	done
+	kill_tracked
 	rm -rf "$work"
 }
 trap cleanup EXIT
 
-free_port() {
-	"$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
 # start NAME [extra flags...]: sets $base and $pid.
 start() {
-	local name=$1 http dicom i
+	local name=$1
 	shift
-	http=$(free_port)
-	dicom=$(free_port)
 	mkdir -p "$work/$name"
-	"$PACSD" serve --data-dir "$work/$name/data" --http "127.0.0.1:$http" \
-		--dicom "127.0.0.1:$dicom" "$@" >"$work/$name/log" 2>&1 &
-	pid=$!
-	pids+=("$pid")
-	base="http://127.0.0.1:$http"
-	for i in $(seq 1 100); do
-		if curl -s -o /dev/null "$base/dicom-web/studies"; then
-			return 0
-		fi
-		if ! kill -0 "$pid" 2>/dev/null; then
-			break
-		fi
-		sleep 0.1
-	done
-	echo "--- server log ($name)"
-	tail -20 "$work/$name/log"
-	return 1
+	start_pacsd "$work/$name/data" "$work/$name/log" "$@" || return 1
+	pid=$PACSD_PID
+	base=$BASE
 }
 
 # run_py ARGS...: runs the checker and adds its counts.
@@ -87,35 +45,28 @@ run_py() {
 		tail -5 "$out"
 		return
 	fi
-	pass=$((pass + p))
-	fail=$((fail + f))
+	add_counts "$p" "$f"
 }
 
 # stop NAME PID: SIGTERM, must exit 0 within 10 s.
 stop() {
-	local name=$1 p=$2 i
-	kill -TERM "$p" 2>/dev/null
-	for i in $(seq 1 100); do
-		kill -0 "$p" 2>/dev/null || break
-		sleep 0.1
-	done
-	if kill -0 "$p" 2>/dev/null; then
-		bad "$name server did not stop on SIGTERM"
-		kill -KILL "$p" 2>/dev/null
-	fi
-	if wait "$p"; then
+	local name=$1 rc
+	stop_pacsd "$2"
+	rc=$?
+	if [ "$rc" -eq 0 ]; then
 		ok "$name server stopped cleanly"
+	elif [ "$rc" -eq 124 ]; then
+		bad "$name server did not stop on SIGTERM"
 	else
-		bad "$name server exited with status $?"
+		bad "$name server exited with status $rc"
 		tail -20 "$work/$name/log"
 	fi
 }
 
 # sanitizer_clean NAME: no ASan/UBSan/LSan report in the server's log.
 sanitizer_clean() {
-	if grep -qE 'AddressSanitizer|runtime error|LeakSanitizer' "$work/$1/log"; then
+	if sanitizer_report "$work/$1/log"; then
 		bad "sanitizer report in the $1 server log"
-		grep -E -A8 'AddressSanitizer|runtime error|LeakSanitizer' "$work/$1/log" | head -40
 	else
 		ok "no sanitizer report ($1)"
 	fi
@@ -146,5 +97,4 @@ else
 	bad "server with --qido-max-results did not start"
 fi
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+summary

@@ -21,27 +21,9 @@ set -u
 
 PACSD=${PACSD:?set PACSD to the pacsd binary}
 SRC=${PACSD_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
-PY=/usr/bin/python3 # Debian's python, which has pydicom
 HERE="$SRC/tests/integration/dimse"
-
-pass=0
-fail=0
-ok() {
-	pass=$((pass + 1))
-	echo "ok   $*"
-}
-bad() {
-	fail=$((fail + 1))
-	echo "FAIL $*"
-}
-
-for tool in "$PY" curl echoscu storescu findscu; do
-	if ! command -v "$tool" >/dev/null; then
-		echo "test_dimse: $tool is missing (dcmtk, curl, python3-pydicom)" >&2
-		echo "0 passed, 1 failed"
-		exit 1
-	fi
-done
+. "$SRC/tests/integration/lib.sh"
+require_tools test_dimse "$PY" curl echoscu storescu findscu
 
 work=$(mktemp -d)
 pids=()
@@ -50,6 +32,7 @@ cleanup() {
 	for p in "${pids[@]}"; do
 		kill "$p" 2>/dev/null && wait "$p" 2>/dev/null
 	done
+	kill_tracked
 	if [ -n "${KEEP_WORK:-}" ]; then
 		echo "kept $work"
 	else
@@ -58,62 +41,37 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() {
-	"$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-# start NAME [extra flags...]: sets $base, $dport (DICOM port) and $pid.
+# start NAME [extra flags...]: sets $base, $dport (DICOM port) and $pid;
+# ready once both /health and C-ECHO answer.
 start() {
-	local name=$1 http i
+	local name=$1
 	shift
-	http=$(free_port)
-	dport=$(free_port)
 	mkdir -p "$work/$name"
-	"$PACSD" serve --data-dir "$work/$name/data" --http "127.0.0.1:$http" \
-		--dicom "127.0.0.1:$dport" "$@" >"$work/$name/log" 2>&1 &
-	pid=$!
-	pids+=("$pid")
-	base="http://127.0.0.1:$http"
-	for i in $(seq 1 100); do
-		if curl -s -o /dev/null "$base/dicom-web/studies" &&
-			echoscu -to 5 127.0.0.1 "$dport" 2>/dev/null; then
-			return 0
-		fi
-		if ! kill -0 "$pid" 2>/dev/null; then
-			break
-		fi
-		sleep 0.1
-	done
-	echo "--- server log ($name)"
-	tail -20 "$work/$name/log"
-	return 1
+	PACSD_WAIT_DICOM=1 start_pacsd "$work/$name/data" "$work/$name/log" "$@" || return 1
+	pid=$PACSD_PID
+	dport=$DICOM_PORT
+	base=$BASE
 }
 
 # stop NAME PID: SIGTERM, must exit 0 within 10 s.
 stop() {
-	local name=$1 p=$2 i
-	kill -TERM "$p" 2>/dev/null
-	for i in $(seq 1 100); do
-		kill -0 "$p" 2>/dev/null || break
-		sleep 0.1
-	done
-	if kill -0 "$p" 2>/dev/null; then
-		bad "$name server did not stop on SIGTERM"
-		kill -KILL "$p" 2>/dev/null
-	fi
-	if wait "$p"; then
+	local name=$1 rc
+	stop_pacsd "$2"
+	rc=$?
+	if [ "$rc" -eq 0 ]; then
 		ok "$name server stopped cleanly"
+	elif [ "$rc" -eq 124 ]; then
+		bad "$name server did not stop on SIGTERM"
 	else
-		bad "$name server exited with status $?"
+		bad "$name server exited with status $rc"
 		tail -20 "$work/$name/log"
 	fi
 }
 
 # sanitizer_clean NAME: no ASan/UBSan/LSan report in the server's log.
 sanitizer_clean() {
-	if grep -qE 'AddressSanitizer|runtime error|LeakSanitizer' "$work/$1/log"; then
+	if sanitizer_report "$work/$1/log"; then
 		bad "sanitizer report in the $1 server log"
-		grep -E -A8 'AddressSanitizer|runtime error|LeakSanitizer' "$work/$1/log" | head -40
 	else
 		ok "no sanitizer report ($1)"
 	fi
@@ -132,8 +90,7 @@ run_py() {
 		tail -5 "$out"
 		return
 	fi
-	pass=$((pass + p))
-	fail=$((fail + f))
+	add_counts "$p" "$f"
 	echo "     ($name: $p passed, $f failed)"
 }
 
@@ -148,8 +105,7 @@ alive() {
 
 if ! start main; then
 	bad "server did not start"
-	echo "$pass passed, $fail failed"
-	exit 1
+	finish
 fi
 ok "server started"
 main_pid=$pid
@@ -276,5 +232,4 @@ fi
 stop main "$main_pid"
 sanitizer_clean main
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+summary

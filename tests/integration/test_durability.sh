@@ -19,25 +19,9 @@ set -u
 
 PACSD=${PACSD:?set PACSD to the pacsd binary}
 SRC=${PACSD_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
-PY=/usr/bin/python3 # Debian's python, which has pydicom
 HERE="$SRC/tests/integration/durability"
 CYCLES=3
-
-pass=0
-fail=0
-ok() {
-	pass=$((pass + 1))
-	echo "PASS $*"
-}
-bad() {
-	fail=$((fail + 1))
-	echo "FAIL $*"
-}
-finish() {
-	echo "$pass passed, $fail failed"
-	[ "$fail" -eq 0 ]
-	exit
-}
+. "$SRC/tests/integration/lib.sh"
 
 work=$(mktemp -d /tmp/pacsd-durability.XXXXXX)
 data="$work/data"
@@ -51,6 +35,7 @@ cleanup() {
 			wait "$p" 2>/dev/null
 		fi
 	done
+	kill_tracked
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -66,29 +51,12 @@ if ! "$PY" -c 'import pydicom' 2>/dev/null; then
 	finish
 fi
 
-free_port() {
-	"$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
 # Starts the server on fresh ports and waits for /health; sets server_pid
 # and base. Returns 1 when it does not come up within 30 s.
 start_server() {
-	local n=$1 http_port dicom_port
-	http_port=$(free_port)
-	dicom_port=$(free_port)
-	base="http://127.0.0.1:$http_port"
-	"$PACSD" serve --data-dir "$data" --http "127.0.0.1:$http_port" \
-		--dicom "127.0.0.1:$dicom_port" >>"$work/server.$n.log" 2>&1 &
-	server_pid=$!
-	for _ in $(seq 1 150); do
-		if curl -fsS -o /dev/null "$base/health" 2>/dev/null; then
-			return 0
-		fi
-		kill -0 "$server_pid" 2>/dev/null || break
-		sleep 0.2
-	done
-	tail -n 30 "$work/server.$n.log"
-	return 1
+	PACSD_START_S=30 start_pacsd "$data" "$work/server.$1.log" || return 1
+	server_pid=$PACSD_PID
+	base=$BASE
 }
 
 # Runs verify.py and adds its counts to ours.
@@ -102,15 +70,12 @@ verify() {
 		return
 	fi
 	read -r vp _ vf _ <<<"$summary"
-	pass=$((pass + vp))
-	fail=$((fail + vf))
+	add_counts "$vp" "$vf"
 }
 
 sanitizer_check() {
-	local log=$1
-	if grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$log"; then
-		grep -E -A20 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$log" | head -n 40
-		bad "sanitizer report in $(basename "$log")"
+	if sanitizer_report "$1"; then
+		bad "sanitizer report in $(basename "$1")"
 	fi
 }
 
@@ -179,26 +144,16 @@ else
 fi
 
 # Clean stop of the last server.
-kill -TERM "$server_pid"
-rc=
-for _ in $(seq 1 150); do
-	if ! kill -0 "$server_pid" 2>/dev/null; then
-		wait "$server_pid"
-		rc=$?
-		break
-	fi
-	sleep 0.1
-done
-if [ -z "$rc" ]; then
+stop_pacsd "$server_pid" 15
+rc=$?
+server_pid=
+if [ "$rc" -eq 124 ]; then
 	bad "server: still running 15 s after SIGTERM"
+elif [ "$rc" -eq 0 ]; then
+	ok "server: clean exit on SIGTERM"
 else
-	server_pid=
-	if [ "$rc" -eq 0 ]; then
-		ok "server: clean exit on SIGTERM"
-	else
-		tail -n 20 "$work/server.$CYCLES.log"
-		bad "server: exit status $rc after SIGTERM"
-	fi
+	tail -n 20 "$work/server.$CYCLES.log"
+	bad "server: exit status $rc after SIGTERM"
 fi
 sanitizer_check "$work/server.$CYCLES.log"
 finish

@@ -24,24 +24,8 @@ set -u
 
 PACSD=${PACSD:?set PACSD to the pacsd binary}
 SRC=${PACSD_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
-PY=/usr/bin/python3 # Debian's python, which has pydicom
 NODE_SRC="$SRC/tests/integration/node"
-
-pass=0
-fail=0
-ok() {
-	pass=$((pass + 1))
-	echo "PASS $*"
-}
-bad() {
-	fail=$((fail + 1))
-	echo "FAIL $*"
-}
-finish() {
-	echo "$pass passed, $fail failed"
-	[ "$fail" -eq 0 ]
-	exit
-}
+. "$SRC/tests/integration/lib.sh"
 
 work=$(mktemp -d /tmp/pacsd-node.XXXXXX)
 server_pid=
@@ -50,6 +34,7 @@ cleanup() {
 		kill -KILL "$server_pid" 2>/dev/null
 		wait "$server_pid" 2>/dev/null
 	fi
+	kill_tracked
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -165,29 +150,12 @@ fi
 ok "manifest of $(grep -c '"name"' "$work/manifest.json") files"
 
 # ---- server ----------------------------------------------------------------
-free_port() {
-	"$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-http_port=$(free_port)
-dicom_port=$(free_port)
-base="http://127.0.0.1:$http_port"
-"$PACSD" serve --data-dir "$work/data" --http "127.0.0.1:$http_port" \
-	--dicom "127.0.0.1:$dicom_port" >"$work/server.log" 2>&1 &
-server_pid=$!
-up=0
-for _ in $(seq 1 100); do
-	if curl -fsS -o /dev/null "$base/health" 2>/dev/null; then
-		up=1
-		break
-	fi
-	kill -0 "$server_pid" 2>/dev/null || break
-	sleep 0.2
-done
-if [ "$up" -ne 1 ]; then
-	tail -n 30 "$work/server.log"
+if ! start_pacsd "$work/data" "$work/server.log"; then
 	bad "server: pacsd serve did not answer /health within 20 s"
 	finish
 fi
+server_pid=$PACSD_PID
+base=$BASE
 ok "server up on $base"
 
 # ---- the client ------------------------------------------------------------
@@ -199,8 +167,7 @@ if [ -z "$summary" ]; then
 	bad "client: node exited $client_rc without a summary"
 else
 	read -r cp _ cf _ <<<"$summary"
-	pass=$((pass + cp))
-	fail=$((fail + cf))
+	add_counts "$cp" "$cf"
 	if [ "$client_rc" -ne 0 ] && [ "$cf" -eq 0 ]; then
 		bad "client: node exited $client_rc"
 	fi
@@ -208,27 +175,17 @@ fi
 
 # ---- clean stop ------------------------------------------------------------
 if kill -0 "$server_pid" 2>/dev/null; then
-	kill -TERM "$server_pid"
-	rc=
-	for _ in $(seq 1 100); do
-		if ! kill -0 "$server_pid" 2>/dev/null; then
-			wait "$server_pid"
-			rc=$?
-			break
-		fi
-		sleep 0.1
-	done
+	stop_pacsd "$server_pid" 10
+	rc=$?
 	server_pid_was=$server_pid
-	if [ -z "$rc" ]; then
+	server_pid=
+	if [ "$rc" -eq 124 ]; then
 		bad "server: still running 10 s after SIGTERM (pid $server_pid_was)"
+	elif [ "$rc" -eq 0 ]; then
+		ok "server: clean exit on SIGTERM"
 	else
-		server_pid=
-		if [ "$rc" -eq 0 ]; then
-			ok "server: clean exit on SIGTERM"
-		else
-			tail -n 30 "$work/server.log"
-			bad "server: exit status $rc after SIGTERM"
-		fi
+		tail -n 30 "$work/server.log"
+		bad "server: exit status $rc after SIGTERM"
 	fi
 else
 	wait "$server_pid"
@@ -237,8 +194,7 @@ else
 	tail -n 30 "$work/server.log"
 	bad "server: died during the test (exit status $rc)"
 fi
-if grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$work/server.log"; then
-	grep -E -A20 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$work/server.log" | head -n 60
+if sanitizer_report "$work/server.log"; then
 	bad "server: sanitizer report in the server log"
 fi
 finish
