@@ -50,6 +50,9 @@ repeat=${REPEAT:-5}
 nagle=${NAGLE_FILES:-500}
 runs=${RUNS:-2}
 py=/usr/bin/python3
+bench=bench/dimse
+# shellcheck source=bench/lib.sh
+. "$here/../lib.sh"
 
 bash "$root/scripts/deps.sh" bench
 for tool in storescu findscu /usr/sbin/Orthanc; do
@@ -85,9 +88,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-free_port() {
-	"$py" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 now() { date +%s.%N; }
 
 "$py" "$root/bench/server/make_corpus.py" --n "$n" --out "$corpus" --quiet
@@ -116,23 +116,6 @@ done >>"$work/queries.tsv"
 
 declare -A res # res[server.metric] = value or FAILED(...)
 
-wait_ready() {
-	local s=$1 url=$2 log=$3
-	for _ in $(seq 600); do
-		if ! kill -0 "$server_pid" 2>/dev/null; then
-			echo "bench/dimse: $s exited while starting; its log:" >&2
-			tail -20 "$log" >&2
-			exit 1
-		fi
-		if [ "$(curl -s -o /dev/null -w '%{http_code}' "$url")" != 000 ] &&
-			echoscu -to 2 127.0.0.1 "$dport" 2>/dev/null; then
-			return 0
-		fi
-		sleep 0.1
-	done
-	echo "bench/dimse: $s did not answer within 60 s" >&2
-	exit 1
-}
 
 # start_SERVER DIR: sets server_pid, dport and aet.
 start_orthanc() {
@@ -165,7 +148,7 @@ start_orthanc() {
 	env -i PATH=/usr/bin:/bin HOME="$dir" TCP_NODELAY=1 /usr/sbin/Orthanc "$dir/orthanc.json" \
 		>>"$work/orthanc.log" 2>&1 &
 	server_pid=$!
-	wait_ready orthanc "http://127.0.0.1:$http/system" "$work/orthanc.log"
+	wait_ready orthanc "http://127.0.0.1:$http/system" "$work/orthanc.log" "$dport"
 }
 
 start_pacsd() {
@@ -177,7 +160,7 @@ start_pacsd() {
 		--http "127.0.0.1:$http" --dicom "127.0.0.1:$dport" --aet "$aet" \
 		>>"$work/pacsd.log" 2>&1 &
 	server_pid=$!
-	wait_ready pacsd "http://127.0.0.1:$http/dicom-web/studies?limit=1" "$work/pacsd.log"
+	wait_ready pacsd "http://127.0.0.1:$http/dicom-web/studies?limit=1" "$work/pacsd.log" "$dport"
 }
 
 # The server's CPU time so far (user + system, clock ticks).
@@ -185,19 +168,6 @@ cpu_ticks() {
 	awk '{print $14 + $15}' "/proc/$server_pid/stat"
 }
 
-stop_server() {
-	kill -TERM "$server_pid" 2>/dev/null || true
-	for _ in $(seq 300); do
-		kill -0 "$server_pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	if kill -0 "$server_pid" 2>/dev/null; then
-		echo "bench/dimse: server $server_pid ignored SIGTERM for 30 s; killing it" >&2
-		kill -KILL "$server_pid" 2>/dev/null || true
-	fi
-	wait "$server_pid" 2>/dev/null || true
-	server_pid=
-}
 
 # store SERVER KEY PARTS [GROUPS NODELAY]: every group in turn (lines of
 # GROUPS: "<group> <flag> <files>"), PARTS storescu at once per group
@@ -301,7 +271,6 @@ echo "corpus: $nfiles instances in $nstudies studies, $(awk -v b="$nbytes" 'BEGI
 echo "groups (storescu flag, files): $(awk '{printf "%s %s %s; ", $1, $2, $3}' "$work/groups")"
 echo "machine: $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg) at start"
 echo "runs: $runs per server, alternating; best of each phase kept"
-field() { sed -n "s/.*[ ^]$1=\\([0-9.]*\\).*/\\1/p" <<<" $2"; }
 for run in $(seq "$runs"); do
 	for s in $servers; do
 		measure "$s"
@@ -354,36 +323,7 @@ rows=(
 	"rss|peak RSS, VmHWM after C-FIND (MB)|info|"
 	"disk|data directory after ingest (MB)|info|"
 )
-echo
-printf '%-44s %12s %12s %8s %8s %s\n' metric pacsd orthanc ratio target result
-for row in "${rows[@]}"; do
-	IFS='|' read -r m label op target <<<"$row"
-	p=n/a
-	o=n/a
-	[[ " $servers " == *" pacsd "* ]] && p=$(value pacsd "$m")
-	[[ " $servers " == *" orthanc "* ]] && o=$(value orthanc "$m")
-	ratio=-
-	verdict=-
-	if [[ $p =~ ^[0-9.]+$ ]] && [[ $o =~ ^[0-9.]+$ ]]; then
-		ratio=$(awk -v a="$p" -v b="$o" 'BEGIN{ if (b > 0) printf "%.2f", a / b; else print "-" }')
-	fi
-	if [ "$op" = info ]; then
-		tgt=info
-	else
-		tgt="$op $target"
-		if [ "$ratio" != - ]; then
-			if awk -v r="$ratio" -v t="$target" -v op="$op" \
-				'BEGIN{ exit !((op == ">=") ? r >= t : r <= t) }'; then
-				verdict=PASS
-			else
-				verdict=MISS
-			fi
-		elif [[ $p == FAILED* ]]; then
-			verdict=FAIL
-		fi
-	fi
-	printf '%-44s %12s %12s %8s %8s %s\n' "$label" "$p" "$o" "$ratio" "$tgt" "$verdict"
-done
+print_table 44 12 8
 echo
 for s in $servers; do
 	echo "$s: stored (studies instances) single=${res[$s.store1.stored]:-?} parallel=${res[$s.storeP.stored]:-?} defaults=${res[$s.nagle.stored]:-?};" \

@@ -37,6 +37,9 @@ clients=${CLIENTS:-4}
 runs=${RUNS:-2}
 orthanc_sync=${ORTHANC_SYNC:-true}
 py=/usr/bin/python3
+bench=bench/server
+# shellcheck source=bench/lib.sh
+. "$here/../lib.sh"
 plugin=/usr/share/orthanc/plugins/libOrthancDicomWeb.so
 
 bash "$root/scripts/deps.sh" bench
@@ -73,9 +76,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-free_port() {
-	"$py" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 
 "$py" "$here/make_corpus.py" --n "$n" --out "$corpus" --quiet
 manifest=$corpus/manifest.tsv
@@ -106,7 +106,6 @@ for y in 2005 2007 2009 2011 2013 2015 2017 2019 2021 2023; do
 	echo "/dicom-web/studies?StudyDate=${y}0101-$((y + 1))1231"
 done >"$work/qido-date.txt"
 
-field() { sed -n "s/.*[ ^]$1=\\([0-9.]*\\).*/\\1/p" <<<" $2"; }
 declare -A res   # res[server.metric] = value, or FAILED(...)
 
 # better KEY NEW OLD: true when driver line NEW beats OLD for phase KEY
@@ -154,23 +153,6 @@ run_load() {
 	fi
 }
 
-# wait_ready SERVER URL LOG: waits up to 60 s for the server to answer.
-wait_ready() {
-	local s=$1 url=$2 log=$3
-	for _ in $(seq 600); do
-		if ! kill -0 "$server_pid" 2>/dev/null; then
-			echo "bench/server: $s exited while starting; its log:" >&2
-			tail -20 "$log" >&2
-			exit 1
-		fi
-		if [ "$(curl -s -o /dev/null -w '%{http_code}' "$url")" != 000 ]; then
-			return 0
-		fi
-		sleep 0.1
-	done
-	echo "bench/server: $s did not answer $url within 60 s" >&2
-	exit 1
-}
 
 start_orthanc() {
 	local dir=$work/orthanc port=$1
@@ -213,19 +195,6 @@ start_pacsd() {
 	datadir=$dir
 }
 
-stop_server() {
-	kill -TERM "$server_pid" 2>/dev/null || true
-	for _ in $(seq 300); do
-		kill -0 "$server_pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	if kill -0 "$server_pid" 2>/dev/null; then
-		echo "bench/server: server $server_pid ignored SIGTERM for 30 s; killing it" >&2
-		kill -KILL "$server_pid" 2>/dev/null || true
-	fi
-	wait "$server_pid" 2>/dev/null || true
-	server_pid=
-}
 
 # count_stored PORT: studies and instances the server reports, summing
 # NumberOfStudyRelatedInstances (0020,1208) over a QIDO of every study.
@@ -341,36 +310,7 @@ rows=(
 	"rss|peak RSS, VmHWM (MB)|<=|0.5"
 	"disk|data directory after ingest (MB)|info|"
 )
-echo
-printf '%-42s %16s %16s %7s %7s %s\n' metric pacsd orthanc ratio target result
-for row in "${rows[@]}"; do
-	IFS='|' read -r m label op target <<<"$row"
-	p=n/a
-	o=n/a
-	[[ " $servers " == *" pacsd "* ]] && p=$(value pacsd "$m")
-	[[ " $servers " == *" orthanc "* ]] && o=$(value orthanc "$m")
-	ratio=-
-	verdict=-
-	if [[ $p =~ ^[0-9.]+$ ]] && [[ $o =~ ^[0-9.]+$ ]]; then
-		ratio=$(awk -v a="$p" -v b="$o" 'BEGIN{ if (b > 0) printf "%.2f", a / b; else print "-" }')
-	fi
-	if [ "$op" = info ]; then
-		tgt=info
-	else
-		tgt="$op $target"
-		if [ "$ratio" != - ]; then
-			if awk -v r="$ratio" -v t="$target" -v op="$op" \
-				'BEGIN{ exit !((op == ">=") ? r >= t : r <= t) }'; then
-				verdict=PASS
-			else
-				verdict=MISS
-			fi
-		elif [[ $p == FAILED* ]]; then
-			verdict=FAIL
-		fi
-	fi
-	printf '%-42s %16s %16s %7s %7s %s\n' "$label" "$p" "$o" "$ratio" "$tgt" "$verdict"
-done
+print_table 42 16 7
 echo
 echo "QIDO matches per query (studies): name $(for s in $servers; do printf '%s=%s ' "$s" \
 	"$(awk -v i="$(field items "${res[$s.qname.line]}")" -v r="$(field requests "${res[$s.qname.line]}")" 'BEGIN{printf "%.1f", i / r}')"; done)" \
