@@ -5,7 +5,14 @@
 # Sourced (never run) by tests/integration/test_*.sh:
 #   . "$SRC/tests/integration/lib.sh"
 # after PACSD is set. Uses bash; defines the globals pass, fail, PY (unless
-# already set), PACSD_PIDS, and what start_pacsd sets (below).
+# already set), PACSD_PIDS, and what start_pacsd, start_bg and make_work
+# set (below).
+#
+# Helpers: ok, bad, bad_out, check, add_counts, summary, finish (counters);
+# require_tools, require_py, pydicom_files (what a test needs); make_work,
+# remove_work (scratch folder and EXIT trap); track_pid, kill_tracked,
+# start_bg, wait_port, free_port, start_pacsd, stop_pacsd (processes);
+# sanitizer_report (server logs).
 
 PY=${PY:-/usr/bin/python3} # Debian's python, which has pydicom
 
@@ -21,6 +28,26 @@ ok() {
 bad() {
 	fail=$((fail + 1))
 	echo "FAIL $*"
+}
+# bad_out MESSAGE OUTPUT: one check failed; OUTPUT (what the command said)
+# follows, its first 20 lines indented.
+bad_out() {
+	bad "$1"
+	if [ -n "${2:-}" ]; then
+		printf '%s\n' "$2" | head -n 20 | sed 's/^/     /'
+	fi
+}
+# check MESSAGE CMD...: one check, passed when CMD exits 0. What CMD prints
+# (stdout and stderr) is captured and shown, as by bad_out, on failure only.
+# CMD runs in a subshell: it cannot set the script's variables.
+check() {
+	local msg=$1 out
+	shift
+	if out=$("$@" 2>&1); then
+		ok "$msg"
+	else
+		bad_out "$msg" "$out"
+	fi
 }
 # add_counts P F: adds the counts of a sub-checker (python, node).
 add_counts() {
@@ -51,6 +78,43 @@ require_tools() {
 	done
 }
 
+# require_py NAME MODULE...: exits as one failure when $PY cannot import a
+# module (pydicom, numpy, PIL...).
+require_py() {
+	local name=$1 mods
+	shift
+	mods=$(IFS=,; echo "$*")
+	if ! "$PY" -c "import $mods" 2>/dev/null; then
+		echo "$name: $PY cannot import $mods" >&2
+		echo "0 passed, 1 failed"
+		exit 1
+	fi
+}
+# pydicom_files: prints the folder of pydicom's test files (CT_small.dcm,
+# MR_small.dcm...).
+pydicom_files() {
+	"$PY" -c 'import os, pydicom.data as d; print(os.path.join(os.path.dirname(d.__file__), "test_files"))'
+}
+
+# ---- scratch folder --------------------------------------------------------
+# make_work NAME: makes the test's scratch folder, sets WORK to it
+# (${TMPDIR:-/tmp}/pacsd-NAME.XXXXXX), and sets remove_work as the EXIT
+# trap. Not in a subshell: WORK and the trap must reach the script.
+make_work() {
+	WORK=$(mktemp -d "${TMPDIR:-/tmp}/pacsd-$1.XXXXXX") || exit 1
+	trap remove_work EXIT
+}
+# remove_work: kill_tracked, then removes WORK (kept, and named, when
+# KEEP_WORK is set). A script with an EXIT trap of its own calls it there.
+remove_work() {
+	kill_tracked
+	if [ -n "${KEEP_WORK:-}" ]; then
+		echo "kept $WORK"
+	else
+		rm -rf "$WORK"
+	fi
+}
+
 # ---- processes -------------------------------------------------------------
 PACSD_PIDS=()
 # track_pid PID: killed (SIGTERM) by kill_tracked at exit.
@@ -69,6 +133,29 @@ kill_tracked() {
 	done
 }
 
+# start_bg LOG CMD...: runs CMD (a peer: storescp, dcmqrscp...) in the
+# background, stdout and stderr to LOG (truncated); sets BG_PID (tracked).
+start_bg() {
+	local log=$1
+	shift
+	"$@" >"$log" 2>&1 &
+	BG_PID=$!
+	track_pid "$BG_PID"
+}
+# wait_port PORT [SECONDS]: true once something accepts TCP connections on
+# 127.0.0.1:PORT, false after SECONDS (default 10). The probe connects and
+# closes at once: a DICOM peer sees an association that never starts.
+wait_port() {
+	local i
+	for ((i = 0; i < ${2:-10} * 20; i++)); do
+		if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then
+			return 0
+		fi
+		sleep 0.05
+	done
+	return 1
+}
+
 # free_port: prints a TCP port free on 127.0.0.1 (bound to 0 by the kernel,
 # so tests never collide on fixed ports).
 free_port() {
@@ -78,18 +165,25 @@ free_port() {
 # start_pacsd DATA_DIR LOG [extra serve flags...]: starts `pacsd serve` on
 # two free loopback ports with DATA_DIR, stdout and stderr appended to LOG;
 # sets PACSD_PID (tracked), HTTP_PORT, DICOM_PORT and BASE (the HTTP URL).
+# When PACSD_STDOUT names a file, stdout is appended there instead and LOG
+# holds stderr alone (for tests of what goes where).
 # Waits until GET /health answers and, when PACSD_WAIT_DICOM=1, until
 # echoscu gets a C-ECHO through; at most PACSD_START_S seconds (default 20).
 # Returns 1, with the log's tail printed, when the server died or did not
 # come up in time.
 start_pacsd() {
-	local data=$1 log=$2 i
+	local data=$1 log=$2 i args
 	shift 2
 	HTTP_PORT=$(free_port)
 	DICOM_PORT=$(free_port)
 	BASE="http://127.0.0.1:$HTTP_PORT"
-	"$PACSD" serve --data-dir "$data" --http "127.0.0.1:$HTTP_PORT" \
-		--dicom "127.0.0.1:$DICOM_PORT" "$@" >>"$log" 2>&1 &
+	args=(serve --data-dir "$data" --http "127.0.0.1:$HTTP_PORT"
+		--dicom "127.0.0.1:$DICOM_PORT" "$@")
+	if [ -n "${PACSD_STDOUT:-}" ]; then
+		"$PACSD" "${args[@]}" >>"$PACSD_STDOUT" 2>>"$log" &
+	else
+		"$PACSD" "${args[@]}" >>"$log" 2>&1 &
+	fi
 	PACSD_PID=$!
 	track_pid "$PACSD_PID"
 	for ((i = 0; i < ${PACSD_START_S:-20} * 10; i++)); do

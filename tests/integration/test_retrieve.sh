@@ -29,65 +29,25 @@
 #     final Cancel, then the A-RELEASE-RP;
 #   - a stored file missing from the blob store: that sub-operation fails,
 #     the others complete, Warning B000 (C-MOVE and C-GET).
-# Env: PACSD = the pacsd binary. Prints "N passed, M failed" last.
+# Env: PACSD = the pacsd binary; PACSD_SOURCE_DIR = the repository;
+# KEEP_WORK=1 keeps the work directory. Prints "N passed, M failed" last.
 set -u
 
 PACSD=${PACSD:?set PACSD to the pacsd binary}
-PY=/usr/bin/python3 # Debian's python, which has pydicom
+SRC=${PACSD_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 TO="timeout 60"
-
-for tool in "$PY" storescu storescp movescu getscu echoscu timeout; do
-	if ! command -v "$tool" >/dev/null; then
-		echo "test_retrieve: $tool is missing" >&2
-		echo "0 passed, 1 failed"
-		exit 1
-	fi
-done
-DATA=$("$PY" -c 'import os, pydicom.data; print(os.path.join(os.path.dirname(pydicom.data.__file__), "test_files"))') || {
-	echo "test_retrieve: pydicom is missing" >&2
-	echo "0 passed, 1 failed"
-	exit 1
-}
-
-W=$(mktemp -d)
-PIDS=()
-cleanup() {
-	for p in "${PIDS[@]}"; do
-		kill -TERM "$p" 2>/dev/null
-	done
-	for p in "${PIDS[@]}"; do
-		wait "$p" 2>/dev/null
-	done
-	rm -rf "$W"
-}
-trap cleanup EXIT
-
-pass=0
-fail=0
-ok() {
-	pass=$((pass + 1))
-	echo "ok: $*"
-}
-bad() {
-	fail=$((fail + 1))
-	echo "FAIL: $*"
-}
-check() { # check DESCRIPTION COMMAND...
-	local what=$1
-	shift
-	if "$@"; then ok "$what"; else bad "$what"; fi
-}
-
-free_port() {
-	$PY -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
+. "$SRC/tests/integration/lib.sh"
+require_tools test_retrieve "$PY" storescu storescp movescu getscu echoscu timeout
+require_py test_retrieve pydicom
+DATA=$(pydicom_files)
+make_work retrieve
 
 # ---- the data ------------------------------------------------------------
-mkdir -p "$W/in/native" "$W/in/many" "$W/in/j2k" "$W/in/rle"
-cp "$DATA/CT_small.dcm" "$W/in/native/"
-cp "$DATA/JPEG2000.dcm" "$W/in/j2k/"
-cp "$DATA/SC_rgb_rle_2frame.dcm" "$W/in/rle/"
-$PY - "$DATA" "$W/in" <<'PYEOF' || { echo "0 passed, 1 failed"; exit 1; }
+mkdir -p "$WORK/in/native" "$WORK/in/many" "$WORK/in/j2k" "$WORK/in/rle"
+cp "$DATA/CT_small.dcm" "$WORK/in/native/"
+cp "$DATA/JPEG2000.dcm" "$WORK/in/j2k/"
+cp "$DATA/SC_rgb_rle_2frame.dcm" "$WORK/in/rle/"
+$PY - "$DATA" "$WORK/in" <<'PYEOF' || { bad "making the input files"; finish; }
 import sys, pydicom
 data, out = sys.argv[1], sys.argv[2]
 # MR_small as a study of three instances in two series.
@@ -113,16 +73,16 @@ PYEOF
 uid_of() { # uid_of FILE KEYWORD
 	$PY -c 'import sys, pydicom; print(getattr(pydicom.dcmread(sys.argv[1], stop_before_pixels=True), sys.argv[2]))' "$1" "$2"
 }
-MR_STUDY=$(uid_of "$W/in/native/MR_1.dcm" StudyInstanceUID)
-MR_SERIES=$(uid_of "$W/in/native/MR_1.dcm" SeriesInstanceUID)
-MR_SERIES9=$(uid_of "$W/in/native/MR_3.dcm" SeriesInstanceUID)
-MR_SOP1=$(uid_of "$W/in/native/MR_1.dcm" SOPInstanceUID)
-MR_SOP2=$(uid_of "$W/in/native/MR_2.dcm" SOPInstanceUID)
+MR_STUDY=$(uid_of "$WORK/in/native/MR_1.dcm" StudyInstanceUID)
+MR_SERIES=$(uid_of "$WORK/in/native/MR_1.dcm" SeriesInstanceUID)
+MR_SERIES9=$(uid_of "$WORK/in/native/MR_3.dcm" SeriesInstanceUID)
+MR_SOP1=$(uid_of "$WORK/in/native/MR_1.dcm" SOPInstanceUID)
+MR_SOP2=$(uid_of "$WORK/in/native/MR_2.dcm" SOPInstanceUID)
 MR_STUDY_SOP_PREFIX=${MR_SOP1%.1}.
-CT_STUDY=$(uid_of "$W/in/native/CT_small.dcm" StudyInstanceUID)
-J2K_STUDY=$(uid_of "$W/in/j2k/JPEG2000.dcm" StudyInstanceUID)
-J2K_SOP=$(uid_of "$W/in/j2k/JPEG2000.dcm" SOPInstanceUID)
-RLE_STUDY=$(uid_of "$W/in/rle/SC_rgb_rle_2frame.dcm" StudyInstanceUID)
+CT_STUDY=$(uid_of "$WORK/in/native/CT_small.dcm" StudyInstanceUID)
+J2K_STUDY=$(uid_of "$WORK/in/j2k/JPEG2000.dcm" StudyInstanceUID)
+J2K_SOP=$(uid_of "$WORK/in/j2k/JPEG2000.dcm" SOPInstanceUID)
+RLE_STUDY=$(uid_of "$WORK/in/rle/SC_rgb_rle_2frame.dcm" StudyInstanceUID)
 MANY_STUDY=1.2.826.0.1.3680043.8.498.7777
 CT_CLASS=1.2.840.10008.5.1.4.1.1.2
 
@@ -130,7 +90,7 @@ CT_CLASS=1.2.840.10008.5.1.4.1.1.2
 # input file with its SOP Instance UID. Not compared: group 0002, and Data
 # Set Trailing Padding (FFFC,FFFC), which has no meaning (PS3.10 7.2) and
 # which storescu drops on the way in (MR_small has one).
-cat >"$W/same.py" <<'PYEOF'
+cat >"$WORK/same.py" <<'PYEOF'
 import glob, sys, pydicom
 d, want = sys.argv[1], int(sys.argv[2])
 PAD = 0xFFFCFFFC
@@ -158,65 +118,48 @@ if len(got) != want:
     print("  %d file(s) received, %d expected" % (len(got), want))
 sys.exit(0 if bad == 0 and len(got) == want else 1)
 PYEOF
-same_as_originals() { $PY "$W/same.py" "$1" "$2" "$W/in"; }
+same_as_originals() { $PY "$WORK/same.py" "$1" "$2" "$WORK/in"; }
 
 # ---- the peers -----------------------------------------------------------
-P_HTTP=$(free_port)
-P_DICOM=$(free_port)
 P_DEST=$(free_port)
 P_PLAIN=$(free_port)
 P_DOWN=$(free_port) # nothing listens there
-mkdir -p "$W/dest" "$W/plain" "$W/data"
-storescp -aet DEST +xa -od "$W/dest" "$P_DEST" >"$W/dest.log" 2>&1 &
-PIDS+=($!)
-storescp -aet PLAIN -od "$W/plain" "$P_PLAIN" >"$W/plain.log" 2>&1 &
-PIDS+=($!)
-"$PACSD" serve --data-dir "$W/data" --http "127.0.0.1:$P_HTTP" \
-	--dicom "127.0.0.1:$P_DICOM" --aet PACSD \
+mkdir -p "$WORK/dest" "$WORK/plain"
+start_bg "$WORK/dest.log" storescp -aet DEST +xa -od "$WORK/dest" "$P_DEST"
+start_bg "$WORK/plain.log" storescp -aet PLAIN -od "$WORK/plain" "$P_PLAIN"
+if ! PACSD_WAIT_DICOM=1 start_pacsd "$WORK/data" "$WORK/pacsd.log" --aet PACSD \
 	--remote-ae "DEST=127.0.0.1:$P_DEST" \
 	--remote-ae "PLAIN=127.0.0.1:$P_PLAIN" \
-	--remote-ae "DOWN=127.0.0.1:$P_DOWN" >"$W/pacsd.log" 2>&1 &
-SPID=$!
-PIDS+=($SPID)
-up=0
-for _ in $(seq 1 100); do
-	if echoscu -aec PACSD 127.0.0.1 "$P_DICOM" >/dev/null 2>&1 &&
-		echoscu -aec DEST 127.0.0.1 "$P_DEST" >/dev/null 2>&1 &&
-		echoscu -aec PLAIN 127.0.0.1 "$P_PLAIN" >/dev/null 2>&1; then
-		up=1
-		break
-	fi
-	sleep 0.1
-done
-if [ $up -ne 1 ]; then
-	echo "test_retrieve: the servers did not start" >&2
-	cat "$W/pacsd.log" >&2
-	echo "0 passed, 1 failed"
-	exit 1
+	--remote-ae "DOWN=127.0.0.1:$P_DOWN" ||
+	! wait_port "$P_DEST" || ! wait_port "$P_PLAIN"; then
+	bad "the servers did not start"
+	finish
 fi
+SPID=$PACSD_PID
+P_DICOM=$DICOM_PORT
 
 SCU=(-aec PACSD 127.0.0.1 "$P_DICOM")
-check "storescu native files" $TO storescu "${SCU[@]}" "$W"/in/native/*.dcm
-check "storescu 40 instances" $TO storescu "${SCU[@]}" "$W"/in/many/*.dcm
-check "storescu JPEG 2000 (-xw)" $TO storescu -xw "${SCU[@]}" "$W/in/j2k/JPEG2000.dcm"
-check "storescu RLE multi-frame (-xr)" $TO storescu -xr "${SCU[@]}" "$W/in/rle/SC_rgb_rle_2frame.dcm"
+check "storescu native files" $TO storescu "${SCU[@]}" "$WORK"/in/native/*.dcm
+check "storescu 40 instances" $TO storescu "${SCU[@]}" "$WORK"/in/many/*.dcm
+check "storescu JPEG 2000 (-xw)" $TO storescu -xw "${SCU[@]}" "$WORK/in/j2k/JPEG2000.dcm"
+check "storescu RLE multi-frame (-xr)" $TO storescu -xr "${SCU[@]}" "$WORK/in/rle/SC_rgb_rle_2frame.dcm"
 
 clear_dir() { rm -f "$1"/*; }
-out="$W/out.txt"
+out="$WORK/out.txt"
 
 # ---- C-MOVE --------------------------------------------------------------
 # move NAME EXPECTED_FILES MOVESCU-ARGS...: to DEST; exit 0 and the files.
 move() {
 	local name=$1 n=$2
 	shift 2
-	clear_dir "$W/dest"
+	clear_dir "$WORK/dest"
 	if ! $TO movescu -v -aem DEST "$@" "${SCU[@]}" >"$out" 2>&1; then
 		bad "$name: movescu failed"
 		sed 's/^/  /' "$out"
 		return
 	fi
 	if grep -q "Final Move Response (Success)" "$out" &&
-		same_as_originals "$W/dest" "$n"; then
+		same_as_originals "$WORK/dest" "$n"; then
 		ok "$name: $n instance(s) equal to the originals"
 	else
 		bad "$name"
@@ -234,10 +177,10 @@ move "C-MOVE JPEG 2000 as stored" 1 -S -k QueryRetrieveLevel=STUDY -k "StudyInst
 move "C-MOVE RLE multi-frame as stored" 1 -S -k QueryRetrieveLevel=STUDY -k "StudyInstanceUID=$RLE_STUDY"
 
 # Nothing matches: Success, no sub-operation.
-clear_dir "$W/dest"
+clear_dir "$WORK/dest"
 $TO movescu -d -S -aem DEST -k QueryRetrieveLevel=STUDY -k StudyInstanceUID=1.2.3.4.5.6.7 "${SCU[@]}" >"$out" 2>&1
 if grep -q "DIMSE Status *: 0x0000" "$out" && grep -q "Completed Suboperations *: 0$" "$out" &&
-	[ -z "$(ls "$W/dest")" ]; then
+	[ -z "$(ls "$WORK/dest")" ]; then
 	ok "C-MOVE matching nothing: Success with 0 sub-operations"
 else
 	bad "C-MOVE matching nothing"
@@ -307,9 +250,9 @@ a900 "empty UID in a list" -S -k QueryRetrieveLevel=STUDY -k "StudyInstanceUID=1
 a900 "key below the level" -S -k QueryRetrieveLevel=STUDY -k "StudyInstanceUID=$MR_STUDY" -k "SOPInstanceUID=$MR_SOP1"
 
 # C-CANCEL after the first pending response: final Cancel, not all sent.
-clear_dir "$W/dest"
+clear_dir "$WORK/dest"
 $TO movescu -d --cancel 1 -S -aem DEST -k QueryRetrieveLevel=STUDY -k "StudyInstanceUID=$MANY_STUDY" "${SCU[@]}" >"$out" 2>&1
-got=$(ls "$W/dest" | wc -l)
+got=$(ls "$WORK/dest" | wc -l)
 if grep -q "DIMSE Status *: 0xfe00" "$out" && [ "$got" -ge 1 ] && [ "$got" -lt 40 ] &&
 	[ "$(grep "Remaining Suboperations" "$out" | tail -1 | grep -o "[0-9]*$")" = $((40 - got)) ]; then
 	ok "C-MOVE C-CANCEL: final Cancel after $got of 40, remaining $((40 - got))"
@@ -322,14 +265,14 @@ fi
 get() { # get NAME EXPECTED_FILES GETSCU-ARGS...
 	local name=$1 n=$2
 	shift 2
-	rm -rf "$W/got"
-	mkdir -p "$W/got"
-	if ! $TO getscu -v -od "$W/got" "$@" "${SCU[@]}" >"$out" 2>&1; then
+	rm -rf "$WORK/got"
+	mkdir -p "$WORK/got"
+	if ! $TO getscu -v -od "$WORK/got" "$@" "${SCU[@]}" >"$out" 2>&1; then
 		bad "$name: getscu failed"
 		tail -5 "$out" | sed 's/^/  /'
 		return
 	fi
-	if grep -q "Number of Failed Suboperations *: 0" "$out" && same_as_originals "$W/got" "$n"; then
+	if grep -q "Number of Failed Suboperations *: 0" "$out" && same_as_originals "$WORK/got" "$n"; then
 		ok "$name: $n instance(s) equal to the originals"
 	else
 		bad "$name"
@@ -345,19 +288,19 @@ get "C-GET RLE multi-frame proposed (+xr)" 1 +xr -S -k QueryRetrieveLevel=STUDY 
 # the final status says so (dcmtk's getscu then aborts instead of
 # releasing: it does not read the final response's Failed SOP Instance
 # UID List), and nothing hangs.
-rm -rf "$W/got"
-mkdir -p "$W/got"
-$TO getscu -d -S -od "$W/got" -k QueryRetrieveLevel=STUDY -k "StudyInstanceUID=$J2K_STUDY" "${SCU[@]}" >"$out" 2>&1
+rm -rf "$WORK/got"
+mkdir -p "$WORK/got"
+$TO getscu -d -S -od "$WORK/got" -k QueryRetrieveLevel=STUDY -k "StudyInstanceUID=$J2K_STUDY" "${SCU[@]}" >"$out" 2>&1
 rc=$?
 if [ $rc -ne 124 ] && grep -q "DIMSE Status *: 0xa702" "$out" &&
-	grep -q "Number of Failed Suboperations *: 1" "$out" && [ -z "$(ls "$W/got")" ]; then
+	grep -q "Number of Failed Suboperations *: 1" "$out" && [ -z "$(ls "$WORK/got")" ]; then
 	ok "C-GET of J2K without a J2K context: sub-operation failed, final A702, no hang"
 else
 	bad "C-GET of J2K without a J2K context (rc $rc)"
 	tail -12 "$out" | sed 's/^/  /'
 fi
 
-cat >"$W/rawget.py" <<'PYEOF'
+cat >"$WORK/rawget.py" <<'PYEOF'
 import socket, struct, sys
 
 # A minimal C-GET SCU over raw PDUs (PS3.8 9.3, PS3.7 9.3.3), for what
@@ -534,14 +477,14 @@ send_pdu(5, bytes(4))
 t, _ = recv_pdu()
 print("release=%s" % ("ok" if t == 6 else "pdu %d" % t))
 PYEOF
-$TO $PY "$W/rawget.py" "$P_DICOM" "$MANY_STUDY" "$CT_CLASS" cancel >"$out" 2>&1
+$TO $PY "$WORK/rawget.py" "$P_DICOM" "$MANY_STUDY" "$CT_CLASS" cancel >"$out" 2>&1
 if grep -q "stores=1 status=0xFE00 remaining=39 completed=1 failed=0" "$out" && grep -q "release=ok" "$out"; then
 	ok "C-GET C-CANCEL while a C-STORE is unanswered: Cancel after 1, 39 remaining, release ok"
 else
 	bad "C-GET C-CANCEL"
 	sed 's/^/  /' "$out"
 fi
-$TO $PY "$W/rawget.py" "$P_DICOM" "$MANY_STUDY" "$CT_CLASS" norole >"$out" 2>&1
+$TO $PY "$WORK/rawget.py" "$P_DICOM" "$MANY_STUDY" "$CT_CLASS" norole >"$out" 2>&1
 if grep -q "stores=0 status=0xA702 remaining=-1 completed=0 failed=40 warning=0 failed_list=40" "$out" &&
 	grep -q "release=ok" "$out"; then
 	ok "C-GET without the SCP role: 40 failed, A702, 40 UIDs in the Failed SOP Instance UID List"
@@ -550,7 +493,7 @@ else
 	sed 's/^/  /' "$out"
 fi
 
-$TO $PY "$W/rawget.py" "$P_DICOM" "$MANY_STUDY" "$CT_CLASS" release >"$out" 2>&1
+$TO $PY "$WORK/rawget.py" "$P_DICOM" "$MANY_STUDY" "$CT_CLASS" release >"$out" 2>&1
 if grep -q "stores=1 status=0xFE00 release=ok" "$out"; then
 	ok "C-GET with A-RELEASE-RQ while a C-STORE is unanswered: final Cancel, then A-RELEASE-RP"
 else
@@ -561,7 +504,7 @@ fi
 # A stored file gone from the blob store (the index still names it): that
 # sub-operation fails, the others complete -> Warning B000 naming it, for
 # C-MOVE and C-GET alike.
-blob=$($PY - "$W/data" "$MR_SOP1" <<'PYEOF'
+blob=$($PY - "$WORK/data" "$MR_SOP1" <<'PYEOF'
 import os, sys, pydicom
 for root, _, files in os.walk(os.path.join(sys.argv[1], "blobs")):
     for f in files:
@@ -573,48 +516,45 @@ for root, _, files in os.walk(os.path.join(sys.argv[1], "blobs")):
             pass
 PYEOF
 )
-if [ -n "$blob" ] && mv "$blob" "$W/moved-blob"; then
-	clear_dir "$W/dest"
+if [ -n "$blob" ] && mv "$blob" "$WORK/moved-blob"; then
+	clear_dir "$WORK/dest"
 	$TO movescu -d -S -aem DEST -k QueryRetrieveLevel=STUDY -k "StudyInstanceUID=$MR_STUDY" "${SCU[@]}" >"$out" 2>&1
 	if grep -q "DIMSE Status *: 0xb000" "$out" && grep -q "Completed Suboperations *: 2" "$out" &&
 		grep -q "FailedSOPInstanceUIDList" "$out" && grep -q "\[$MR_SOP1\]" "$out" &&
-		[ "$(ls "$W/dest" | wc -l)" = 2 ]; then
+		[ "$(ls "$WORK/dest" | wc -l)" = 2 ]; then
 		ok "C-MOVE with a stored file missing: B000, 2 completed, the missing one listed"
 	else
 		bad "C-MOVE with a stored file missing"
 		tail -20 "$out" | sed 's/^/  /'
 	fi
-	rm -rf "$W/got"
-	mkdir -p "$W/got"
-	$TO getscu -d -S -od "$W/got" -k QueryRetrieveLevel=STUDY -k "StudyInstanceUID=$MR_STUDY" "${SCU[@]}" >"$out" 2>&1
+	rm -rf "$WORK/got"
+	mkdir -p "$WORK/got"
+	$TO getscu -d -S -od "$WORK/got" -k QueryRetrieveLevel=STUDY -k "StudyInstanceUID=$MR_STUDY" "${SCU[@]}" >"$out" 2>&1
 	if grep -q "DIMSE Status *: 0xb000" "$out" && grep -q "Number of Completed Suboperations *: 2" "$out" &&
-		grep -q "Number of Failed Suboperations *: 1" "$out" && [ "$(ls "$W/got" | wc -l)" = 2 ]; then
+		grep -q "Number of Failed Suboperations *: 1" "$out" && [ "$(ls "$WORK/got" | wc -l)" = 2 ]; then
 		ok "C-GET with a stored file missing: B000, 2 completed, 1 failed"
 	else
 		bad "C-GET with a stored file missing"
 		tail -20 "$out" | sed 's/^/  /'
 	fi
-	mv "$W/moved-blob" "$blob"
+	mv "$WORK/moved-blob" "$blob"
 else
 	bad "cannot find the blob of $MR_SOP1"
 fi
 
 # ---- the server after all that --------------------------------------------
 check "pacsd still answers C-ECHO" $TO echoscu "${SCU[@]}"
-if grep -q "C-MOVE STUDY from \"MOVESCU\" to \"DEST\": 3 instance(s), 3 completed, 0 failed, 0 warning: status 0x0000" "$W/pacsd.log"; then
+if grep -q "C-MOVE STUDY from \"MOVESCU\" to \"DEST\": 3 instance(s), 3 completed, 0 failed, 0 warning: status 0x0000" "$WORK/pacsd.log"; then
 	ok "one log line per request with the counts"
 else
 	bad "log line"
 fi
-kill -TERM "$SPID"
-wait "$SPID"
+stop_pacsd "$SPID"
 rc=$?
-if [ $rc -eq 0 ] && ! grep -qE "AddressSanitizer|LeakSanitizer|runtime error" "$W/pacsd.log"; then
+if [ $rc -eq 0 ] && ! sanitizer_report "$WORK/pacsd.log"; then
 	ok "pacsd exits cleanly (sanitizers quiet)"
 else
 	bad "pacsd exit status $rc"
-	grep -E -A20 "AddressSanitizer|LeakSanitizer|runtime error" "$W/pacsd.log" | head -40
 fi
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

@@ -15,64 +15,17 @@
 #     RLE one with --prefer), each equal to what dcmqrscp stored.
 #   - errors: unreachable port, rejected association (wrong called AE),
 #     unknown move destination, usage errors.
-# Env: PACSD = the pacsd binary. Prints "N passed, M failed" last.
+# Env: PACSD = the pacsd binary; PACSD_SOURCE_DIR = the repository;
+# KEEP_WORK=1 keeps the work directory. Prints "N passed, M failed" last.
 set -u
 
 PACSD=${PACSD:?set PACSD to the pacsd binary}
-PY=/usr/bin/python3 # Debian's python, which has pydicom
-
-for tool in "$PY" storescp storescu dcmqrscp dcmcjpeg dcmdump; do
-	if ! command -v "$tool" >/dev/null; then
-		echo "test_scu: $tool is missing" >&2
-		echo "0 passed, 1 failed"
-		exit 1
-	fi
-done
-
-WORK=$(mktemp -d /tmp/pacsd-test-scu.XXXXXX)
-PIDS=()
-cleanup() {
-	for p in "${PIDS[@]}"; do
-		kill "$p" 2>/dev/null
-		wait "$p" 2>/dev/null
-	done
-	rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-PASS=0
-FAIL=0
-ok() { PASS=$((PASS + 1)); echo "ok   $1"; }
-ko() { FAIL=$((FAIL + 1)); echo "FAIL $1"; [ -n "${2:-}" ] && echo "$2" | head -20 | sed 's/^/     /'; }
-check() { # check NAME COMMAND...: passes when COMMAND exits 0
-	local name=$1 out
-	shift
-	if out=$("$@" 2>&1); then ok "$name"; else ko "$name" "$out"; fi
-}
-
-free_port() {
-	"$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-wait_port() { # wait until something listens on $1 (10 s)
-	"$PY" - "$1" <<'EOF'
-import socket, sys, time
-for _ in range(200):
-    try:
-        socket.create_connection(("127.0.0.1", int(sys.argv[1])), 0.2).close()
-        sys.exit(0)
-    except OSError:
-        time.sleep(0.05)
-sys.exit(1)
-EOF
-}
-start() { # start LOG CMD...: runs CMD in the background, records its pid
-	local log=$1
-	shift
-	"$@" >"$log" 2>&1 &
-	PIDS+=($!)
-}
-
-DATA=$("$PY" -c 'import os, pydicom.data; print(os.path.dirname(pydicom.data.__file__))')/test_files
+SRC=${PACSD_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+. "$SRC/tests/integration/lib.sh"
+require_tools test_scu "$PY" storescp storescu dcmqrscp dcmcjpeg dcmdump
+require_py test_scu pydicom
+DATA=$(pydicom_files)
+make_work scu
 CORPUS=$WORK/corpus
 mkdir -p "$CORPUS/sub/deeper"
 
@@ -216,12 +169,12 @@ for f in CT_small MR_small_implicit MR_small_bigendian image_dfl SC_rgb_jpeg_dcm
 	JPGExtended MR_small_jpeg_ls_lossless MR_small_RLE MR_small_jp2klossless \
 	JPEG2000 rtplan; do
 	case $((i % 3)) in 0) d=$CORPUS ;; 1) d=$CORPUS/sub ;; 2) d=$CORPUS/sub/deeper ;; esac
-	H copy "$DATA/$f.dcm" "$d/$f.dcm" || ko "corpus: $f"
+	H copy "$DATA/$f.dcm" "$d/$f.dcm" || bad "corpus: $f"
 	i=$((i + 1))
 done
 # JPEG Lossless SV1 (1.2.840.10008.1.2.4.70) made by dcmtk from a CT copy.
 H copy "$DATA/CT_small.dcm" "$WORK/ct_copy.dcm"
-dcmcjpeg "$WORK/ct_copy.dcm" "$CORPUS/sub/ct_sv1.dcm" || ko "corpus: dcmcjpeg"
+dcmcjpeg "$WORK/ct_copy.dcm" "$CORPUS/sub/ct_sv1.dcm" || bad "corpus: dcmcjpeg"
 echo "not a DICOM file" >"$CORPUS/README.txt"
 head -c 300 /dev/urandom >"$CORPUS/sub/random.bin"
 N_DICOM=12
@@ -231,15 +184,15 @@ SC_PORT=$(free_port)
 mkdir -p "$WORK/sc_out"
 H scp-profile "$WORK/scp.cfg" VerificationSOPClass,CTImageStorage,SecondaryCaptureImageStorage \
 	MRImageStorage,RTPlanStorage
-start "$WORK/storescp.log" storescp -v +B -aet STORESCP -xf "$WORK/scp.cfg" Exact \
+start_bg "$WORK/storescp.log" storescp -v +B -aet STORESCP -xf "$WORK/scp.cfg" Exact \
 	-od "$WORK/sc_out" "$SC_PORT"
-wait_port "$SC_PORT" || ko "storescp starts" "$(cat "$WORK/storescp.log")"
+wait_port "$SC_PORT" || bad_out "storescp starts" "$(cat "$WORK/storescp.log")"
 
 out=$("$PACSD" echo --aec STORESCP 127.0.0.1 "$SC_PORT" 2>&1)
 if [ $? -eq 0 ] && echo "$out" | grep -q "status 0x0000 (success)"; then
 	ok "echo storescp"
 else
-	ko "echo storescp" "$out"
+	bad_out "echo storescp" "$out"
 fi
 
 out=$("$PACSD" store --aet PACSD_T --aec STORESCP 127.0.0.1 "$SC_PORT" "$CORPUS" 2>&1)
@@ -247,25 +200,25 @@ rc=$?
 if [ $rc -eq 0 ] && echo "$out" | grep -q "^$N_DICOM sent, 0 failed, 2 skipped (not DICOM)$"; then
 	ok "store: $N_DICOM files of 12 syntaxes sent, 2 non-DICOM skipped"
 else
-	ko "store: $N_DICOM files sent (rc $rc)" "$out"
+	bad_out "store: $N_DICOM files sent (rc $rc)" "$out"
 fi
 if echo "$out" | grep -q "README.txt: skipped: not DICOM"; then
 	ok "store: non-DICOM file reported"
 else
-	ko "store: non-DICOM file reported" "$out"
+	bad_out "store: non-DICOM file reported" "$out"
 fi
 check "store: storescp received every file in its own syntax, same data set bytes" \
 	H same-bytes "$CORPUS" "$WORK/sc_out"
 n_assoc=$(grep -c "Association Acknowledged" "$WORK/storescp.log")
 [ "$n_assoc" -eq 2 ] && ok "store: one association (plus the echo's)" ||
-	ko "store: one association (plus the echo's)" "$n_assoc associations"
+	bad_out "store: one association (plus the echo's)" "$n_assoc associations"
 
 # A peer that picks Explicit VR LE for a big-endian file: re-encoded, equal.
 SC2_PORT=$(free_port)
 mkdir -p "$WORK/sc2_out" "$WORK/big"
 cp "$CORPUS/sub/deeper/MR_small_bigendian.dcm" "$WORK/big/"
-start "$WORK/storescp2.log" storescp +xa -aet STORESCP -od "$WORK/sc2_out" "$SC2_PORT"
-wait_port "$SC2_PORT" || ko "storescp (+xa) starts"
+start_bg "$WORK/storescp2.log" storescp +xa -aet STORESCP -od "$WORK/sc2_out" "$SC2_PORT"
+wait_port "$SC2_PORT" || bad "storescp (+xa) starts"
 out=$("$PACSD" store --aec STORESCP 127.0.0.1 "$SC2_PORT" "$WORK/big" 2>&1)
 rc=$?
 got=$(ls "$WORK/sc2_out" | head -1)
@@ -273,7 +226,7 @@ if [ $rc -eq 0 ] && [ -n "$got" ] &&
 	[ "$(H ts "$WORK/sc2_out/$got")" = 1.2.840.10008.1.2.1 ]; then
 	ok "store: big endian file re-encoded for a peer that chose Explicit VR LE"
 else
-	ko "store: big endian re-encoded" "$out"
+	bad_out "store: big endian re-encoded" "$out"
 fi
 check "store: re-encoded big endian file has equal values" \
 	H same-values "$WORK/big" "$WORK/sc2_out" 1
@@ -282,8 +235,8 @@ check "store: re-encoded big endian file has equal values" \
 mkdir -p "$WORK/many" "$WORK/sc3_out"
 H many "$WORK/many" 130 "$DATA"
 SC3_PORT=$(free_port)
-start "$WORK/storescp3.log" storescp -v -pm -aet STORESCP -od "$WORK/sc3_out" "$SC3_PORT"
-wait_port "$SC3_PORT" || ko "storescp (-pm) starts"
+start_bg "$WORK/storescp3.log" storescp -v -pm -aet STORESCP -od "$WORK/sc3_out" "$SC3_PORT"
+wait_port "$SC3_PORT" || bad "storescp (-pm) starts"
 out=$("$PACSD" store --aec STORESCP 127.0.0.1 "$SC3_PORT" "$WORK/many" 2>&1)
 rc=$?
 n_assoc=$(grep -c "Association Acknowledged" "$WORK/storescp3.log")
@@ -291,7 +244,7 @@ if [ $rc -eq 0 ] && echo "$out" | grep -q "^130 sent, 0 failed$" && [ "$n_assoc"
 	[ "$(ls "$WORK/sc3_out" | wc -l)" -eq 130 ]; then
 	ok "store: 130 SOP classes over 2 associations"
 else
-	ko "store: 130 SOP classes over 2 associations (rc $rc, $n_assoc assoc)" "$out"
+	bad_out "store: 130 SOP classes over 2 associations (rc $rc, $n_assoc assoc)" "$out"
 fi
 
 # ---- dcmqrscp: find, move, get ------------------------------------------------
@@ -314,10 +267,10 @@ AETable BEGIN
 QRSCP   $WORK/qr/db   RW (200, 1024mb)   ANY
 AETable END
 EOF
-start "$WORK/dcmqrscp.log" dcmqrscp +xr -c "$WORK/qr/dcmqrscp.cfg"
-start "$WORK/dest.log" storescp -aet DEST +B -od "$WORK/moved" "$DEST_PORT"
-wait_port "$QR_PORT" || ko "dcmqrscp starts" "$(cat "$WORK/dcmqrscp.log")"
-wait_port "$DEST_PORT" || ko "move destination starts"
+start_bg "$WORK/dcmqrscp.log" dcmqrscp +xr -c "$WORK/qr/dcmqrscp.cfg"
+start_bg "$WORK/dest.log" storescp -aet DEST +B -od "$WORK/moved" "$DEST_PORT"
+wait_port "$QR_PORT" || bad_out "dcmqrscp starts" "$(cat "$WORK/dcmqrscp.log")"
+wait_port "$DEST_PORT" || bad "move destination starts"
 
 # Study A: one CT; study B: two MR (same series); study C: one RLE SC.
 CT=$CORPUS/CT_small.dcm
@@ -326,14 +279,14 @@ MR2=$CORPUS/sub/deeper/MR_small_bigendian.dcm
 H copy "$DATA/SC_rgb_rle.dcm" "$WORK/sc_rle.dcm"
 storescu -aec QRSCP 127.0.0.1 "$QR_PORT" "$CT" "$MR1" "$MR2" &&
 	storescu -xr -aec QRSCP 127.0.0.1 "$QR_PORT" "$WORK/sc_rle.dcm" ||
-	ko "storescu loads dcmqrscp"
+	bad "storescu loads dcmqrscp"
 STUDY_A=1.3.6.1.4.1.5962.1.2.1.20040119072730.12322
 STUDY_B=1.3.6.1.4.1.5962.1.2.4.20040826185059.5457
 SERIES_B=1.3.6.1.4.1.5962.1.3.4.1.20040826185059.5457
 STUDY_C=1.2.826.0.1.3680043.8.498.12406831542731051035295345080039845114
 
 out=$("$PACSD" echo --aec QRSCP 127.0.0.1 "$QR_PORT" 2>&1)
-[ $? -eq 0 ] && ok "echo dcmqrscp" || ko "echo dcmqrscp" "$out"
+[ $? -eq 0 ] && ok "echo dcmqrscp" || bad_out "echo dcmqrscp" "$out"
 
 out=$("$PACSD" find --aec QRSCP -L STUDY -k PatientName -k StudyInstanceUID 127.0.0.1 "$QR_PORT" 2>&1)
 rc=$?
@@ -342,7 +295,7 @@ if [ $rc -eq 0 ] && echo "$out" | grep -q "^3 matches, C-FIND status 0x0000 (suc
 	echo "$out" | grep -q "(0010,0010) PN \[CompressedSamples^MR1\]"; then
 	ok "find STUDY: 3 studies, printed as dump lines"
 else
-	ko "find STUDY (rc $rc)" "$out"
+	bad_out "find STUDY (rc $rc)" "$out"
 fi
 
 out=$("$PACSD" find --json --aec QRSCP -L SERIES -k StudyInstanceUID=$STUDY_B \
@@ -351,7 +304,7 @@ if [ "$(echo "$out" | H json-uids 0020000E)" = "$SERIES_B" ] &&
 	[ "$(echo "$out" | H json-uids 00080060)" = MR ]; then
 	ok "find SERIES --json: the MR series"
 else
-	ko "find SERIES --json" "$out"
+	bad_out "find SERIES --json" "$out"
 fi
 
 want=$(printf '%s\n' "$(H uid "$MR1")" "$(H uid "$MR2")" | sort)
@@ -360,7 +313,7 @@ out=$("$PACSD" find --json --aec QRSCP -L IMAGE -k StudyInstanceUID=$STUDY_B \
 if [ "$(echo "$out" | H json-uids 00080018 | sort)" = "$want" ]; then
 	ok "find IMAGE: the two MR instances"
 else
-	ko "find IMAGE" "$out"
+	bad_out "find IMAGE" "$out"
 fi
 
 out=$("$PACSD" find -P --aec QRSCP -L PATIENT -k "PatientName=CompressedSamples*" -k PatientID \
@@ -369,12 +322,12 @@ if [ $? -eq 0 ] && echo "$out" | grep -q "^2 matches" &&
 	echo "$out" | grep -q "\[1CT1\]" && echo "$out" | grep -q "\[4MR1\]"; then
 	ok "find -P PATIENT with a wildcard: 2 patients"
 else
-	ko "find -P PATIENT" "$out"
+	bad_out "find -P PATIENT" "$out"
 fi
 
 out=$("$PACSD" find --aec QRSCP -k "NoSuchKeyword=1" 127.0.0.1 "$QR_PORT" 2>&1)
 [ $? -eq 2 ] && echo "$out" | grep -q "unknown attribute" && ok "find: unknown key is a usage error" ||
-	ko "find: unknown key" "$out"
+	bad_out "find: unknown key" "$out"
 
 out=$("$PACSD" move --aec QRSCP --dest DEST -k StudyInstanceUID=$STUDY_B 127.0.0.1 "$QR_PORT" 2>&1)
 rc=$?
@@ -382,7 +335,7 @@ if [ $rc -eq 0 ] && echo "$out" | grep -q "C-MOVE status 0x0000 (success): 2 com
 	echo "$out" | grep -q "^pending:"; then
 	ok "move study B to DEST: progress and 2 completed"
 else
-	ko "move study B (rc $rc)" "$out"
+	bad_out "move study B (rc $rc)" "$out"
 fi
 check "move: DEST received the two instances, equal to dcmqrscp's" \
 	H same-values "$WORK/moved" "$WORK/qr/db" 2
@@ -392,7 +345,7 @@ rc=$?
 if [ $rc -ne 0 ] && echo "$out" | grep -qi "move destination unknown"; then
 	ok "move to an unknown destination fails with 0xA801"
 else
-	ko "move to an unknown destination (rc $rc)" "$out"
+	bad_out "move to an unknown destination (rc $rc)" "$out"
 fi
 
 out=$("$PACSD" get --aec QRSCP --out "$WORK/got" -k StudyInstanceUID=$STUDY_B 127.0.0.1 "$QR_PORT" 2>&1)
@@ -401,16 +354,16 @@ if [ $rc -eq 0 ] && echo "$out" | grep -q "C-GET status 0x0000 (success): 2 comp
 	[ -f "$WORK/got/$(H uid "$MR1").dcm" ] && [ -f "$WORK/got/$(H uid "$MR2").dcm" ]; then
 	ok "get study B: 2 files named by SOP Instance UID"
 else
-	ko "get study B (rc $rc)" "$out"
+	bad_out "get study B (rc $rc)" "$out"
 fi
 "$PACSD" get -P --aec QRSCP --out "$WORK/got" -L PATIENT -k PatientID=1CT1 \
 	127.0.0.1 "$QR_PORT" >"$WORK/get_ct.log" 2>&1 &&
-	ok "get -P PATIENT 1CT1" || ko "get -P PATIENT 1CT1" "$(cat "$WORK/get_ct.log")"
+	ok "get -P PATIENT 1CT1" || bad_out "get -P PATIENT 1CT1" "$(cat "$WORK/get_ct.log")"
 check "get: the three files equal dcmqrscp's" H same-values "$WORK/got" "$WORK/qr/db" 3
 if dcmdump "$WORK/got/$(H uid "$CT").dcm" >/dev/null 2>&1; then
 	ok "get: dcmdump reads a received file"
 else
-	ko "get: dcmdump reads a received file"
+	bad "get: dcmdump reads a received file"
 fi
 
 out=$("$PACSD" get --aec QRSCP --out "$WORK/got_rle" --prefer 1.2.840.10008.1.2.5 \
@@ -420,7 +373,7 @@ f=$WORK/got_rle/$(H uid "$WORK/sc_rle.dcm").dcm
 if [ $rc -eq 0 ] && [ -f "$f" ] && [ "$(H ts "$f")" = 1.2.840.10008.1.2.5 ]; then
 	ok "get --prefer RLE: received in RLE Lossless"
 else
-	ko "get --prefer RLE" "$out"
+	bad_out "get --prefer RLE" "$out"
 fi
 check "get --prefer RLE: equal to dcmqrscp's" H same-values "$WORK/got_rle" "$WORK/qr/db" 1
 
@@ -431,29 +384,28 @@ rc=$?
 if [ $rc -ne 0 ] && echo "$out" | grep -q "^pacsd store: cannot connect to 127.0.0.1:$DEAD: Connection refused$"; then
 	ok "store to a closed port: clear message, exit $rc"
 else
-	ko "store to a closed port (rc $rc)" "$out"
+	bad_out "store to a closed port (rc $rc)" "$out"
 fi
 out=$("$PACSD" echo 127.0.0.1 "$DEAD" 2>&1)
 rc=$?
 [ $rc -ne 0 ] && echo "$out" | grep -q "Connection refused" && ok "echo to a closed port: exit $rc" ||
-	ko "echo to a closed port" "$out"
+	bad_out "echo to a closed port" "$out"
 out=$("$PACSD" echo --aec WRONG_AE 127.0.0.1 "$QR_PORT" 2>&1)
 rc=$?
 if [ $rc -ne 0 ] && echo "$out" | grep -q "rejected the association .*called AE title not recognized"; then
 	ok "echo with a wrong called AE: rejection reason printed"
 else
-	ko "echo with a wrong called AE (rc $rc)" "$out"
+	bad_out "echo with a wrong called AE (rc $rc)" "$out"
 fi
 out=$("$PACSD" find --aec WRONG_AE -k PatientName 127.0.0.1 "$QR_PORT" 2>&1)
 [ $? -ne 0 ] && echo "$out" | grep -q "called AE title not recognized" &&
-	ok "find with a wrong called AE: rejected" || ko "find with a wrong called AE" "$out"
+	ok "find with a wrong called AE: rejected" || bad_out "find with a wrong called AE" "$out"
 out=$("$PACSD" store --aec STORESCP 127.0.0.1 "$SC_PORT" "$CORPUS/README.txt" 2>&1)
 [ $? -ne 0 ] && echo "$out" | grep -q "no DICOM files to send" &&
-	ok "store with only non-DICOM files fails" || ko "store with only non-DICOM files" "$out"
+	ok "store with only non-DICOM files fails" || bad_out "store with only non-DICOM files" "$out"
 "$PACSD" echo 127.0.0.1 >/dev/null 2>&1
-[ $? -eq 2 ] && ok "echo without PORT: usage, exit 2" || ko "echo without PORT: exit 2"
+[ $? -eq 2 ] && ok "echo without PORT: usage, exit 2" || bad "echo without PORT: exit 2"
 "$PACSD" move -k PatientID=1 127.0.0.1 "$QR_PORT" >/dev/null 2>&1
-[ $? -eq 2 ] && ok "move without --dest: usage, exit 2" || ko "move without --dest: exit 2"
+[ $? -eq 2 ] && ok "move without --dest: usage, exit 2" || bad "move without --dest: exit 2"
 
-echo "$PASS passed, $FAIL failed"
-[ "$FAIL" -eq 0 ]
+finish
