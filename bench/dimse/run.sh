@@ -19,6 +19,7 @@
 #        RUNS=2         full runs per server, alternating pacsd, Orthanc,
 #                       pacsd...; the best figure of each phase is kept (the
 #                       machine is shared: fsync latency and CPU vary)
+#        PACSD_ARGS="--sync-each"  extra `pacsd serve` arguments
 #        KEEP=1         keep the data directories and logs for a look
 #
 # Each server is measured on fresh data directories: one for the single
@@ -156,7 +157,8 @@ start_pacsd() {
 	http=$(free_port)
 	dport=$(free_port)
 	aet=PACSD
-	env -i PATH=/usr/bin:/bin HOME="$dir" "$pacsd" serve --data-dir "$dir" \
+	# shellcheck disable=SC2086 # PACSD_ARGS is split into arguments
+	env -i PATH=/usr/bin:/bin HOME="$dir" "$pacsd" serve --data-dir "$dir" ${PACSD_ARGS:-} \
 		--http "127.0.0.1:$http" --dicom "127.0.0.1:$dport" --aet "$aet" \
 		>>"$work/pacsd.log" 2>&1 &
 	server_pid=$!
@@ -222,20 +224,20 @@ store() {
 measure() {
 	local s=$1
 	echo "$s: C-STORE, one storescu per transfer syntax" >&2
-	"start_$s" "$data/$s-1"
+	"start_$s" "$data/$s-$run-1"
 	store "$s" store1 1
-	res[$s.disk]=$(du -sb "$data/$s-1" | cut -f1)
+	res[$s.disk]=$(du -sb "$data/$s-$run-1" | cut -f1)
+	# Data directories stay until the bench ends: see "Deletions" in
+	# bench/README.md.
 	stop_server
-	rm -rf "${data:?}/$s-1"
 	if [ "$nagle" -gt 0 ] && [ "$run" = 1 ]; then
 		echo "$s: C-STORE, one storescu with dcmtk's default socket options" >&2
-		"start_$s" "$data/$s-nagle"
+		"start_$s" "$data/$s-$run-nagle"
 		store "$s" nagle 1 "$work/groups.nagle" 0
 		stop_server
-		rm -rf "${data:?}/$s-nagle"
 	fi
 	echo "$s: C-STORE, $procs storescu at once" >&2
-	"start_$s" "$data/$s-$procs"
+	"start_$s" "$data/$s-$run-$procs"
 	store "$s" storeP "$procs"
 	echo "$s: C-FIND" >&2
 	TCP_NODELAY=1 "$py" "$here/find_bench.py" "$dport" "$aet" "$work/queries.tsv" "$repeat" \
@@ -264,7 +266,6 @@ measure() {
 		fi
 	fi
 	stop_server
-	rm -rf "${data:?}/$s-$procs"
 }
 
 echo "corpus: $nfiles instances in $nstudies studies, $(awk -v b="$nbytes" 'BEGIN{printf "%.1f", b/1e6}') MB ($corpus)"
@@ -330,7 +331,7 @@ for s in $servers; do
 		"C-FIND matches per query (raw/findscu): name $(field matches "${res[$s.name.raw]:-}")/$(field matches "${res[$s.name.findscu]:-}")" \
 		"date $(field matches "${res[$s.date.raw]:-}")/$(field matches "${res[$s.date.findscu]:-}")"
 done
-echo "durability: both fsync each stored file before answering (pacsd: src/ingest/ingest.h;" \
+echo "durability: both sync each stored file before answering (pacsd: blob, name and index row, one syncfs per group, src/ingest/sync.c; args '${PACSD_ARGS:-}';" \
 	"Orthanc: SyncStorageArea, its default); findscu rows include a process start per query;" \
 	"TCP_NODELAY=1 for storescu, findscu and Orthanc except in the 'dcmtk defaults' row" \
 	"($nagle uncompressed files, first run only)"

@@ -16,6 +16,7 @@
 #                       each phase is kept (fsync latency on a shared disk
 #                       varies a lot from one minute to the next)
 #        ORTHANC_SYNC=true      Orthanc's SyncStorageArea (its default)
+#        PACSD_ARGS="--sync-each"  extra `pacsd serve` arguments
 #        KEEP=1         keep the data directories and logs for a look
 #
 # Builds nothing (run `make build` first); installs Orthanc through
@@ -155,8 +156,9 @@ run_load() {
 
 
 start_orthanc() {
-	local dir=$work/orthanc port=$1
-	rm -rf "$dir"
+	# A fresh directory per run, deleted only when the bench ends: see
+	# "Deletions" in bench/README.md.
+	local dir=$work/orthanc-$run port=$1
 	mkdir -p "$dir/storage" "$dir/index"
 	# Orthanc's defaults otherwise (SQLite index in WAL mode with
 	# synchronous=NORMAL, files stored uncompressed, 50 HTTP threads);
@@ -184,10 +186,10 @@ start_orthanc() {
 }
 
 start_pacsd() {
-	local dir=$work/pacsd port=$1
-	rm -rf "$dir"
+	local dir=$work/pacsd-$run port=$1
 	mkdir -p "$dir"
-	env -i PATH=/usr/bin:/bin HOME="$dir" "$pacsd" serve --data-dir "$dir" \
+	# shellcheck disable=SC2086 # PACSD_ARGS is split into arguments
+	env -i PATH=/usr/bin:/bin HOME="$dir" "$pacsd" serve --data-dir "$dir" ${PACSD_ARGS:-} \
 		--http "127.0.0.1:$port" --dicom "127.0.0.1:$(free_port)" \
 		>>"$work/pacsd.log" 2>&1 &
 	server_pid=$!
@@ -323,7 +325,7 @@ else
 	osync="SyncStorageArea=false (stored files never synced)"
 fi
 echo "durability: Orthanc $osync, SQLite index WAL synchronous=NORMAL (commits not synced);" \
-	"pacsd fsyncs each blob and its directories, SQLite WAL synchronous=FULL (src/store/store.c, src/index/sqlite.c)"
+	"pacsd: blob, its name and index row on stable storage before the answer (one syncfs per group of instances, or per-file fsyncs with --sync-each; src/ingest/sync.c); pacsd args: '${PACSD_ARGS:-}'"
 for s in $servers; do
 	echo "$s raw:"
 	cat "$work/$s.lines"

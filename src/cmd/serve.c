@@ -108,6 +108,7 @@ int cmd_serve(int argc, char **argv)
 		goto fail;
 	memset(&iopts, 0, sizeof(iopts));
 	iopts.allow_overwrite = cfg.allow_overwrite;
+	iopts.sync_each = cfg.sync_each;
 	ig = ingest_create(store, index, &iopts, &err);
 	if (ig == NULL)
 		goto fail;

@@ -75,6 +75,12 @@ static const struct opt options[] = {
 	{"allow_overwrite", "allow-overwrite", NULL, T_BOOL,
 	 OFF(allow_overwrite), "false", 0, 0, 0,
 	 "let a new instance replace a stored one with the same UID", 0},
+	{"sync_each", "sync-each", NULL, T_BOOL, OFF(sync_each), "false", 0, 0,
+	 0,
+	 "fsync each blob, its directory and each index commit on its own, "
+	 "instead of one syncfs per group of instances (for a data directory "
+	 "sharing its file system with heavy writers)",
+	 0},
 	{"qido_max_results", "qido-max-results", "N", T_UINT,
 	 OFF(qido_max_results), "1000", 1, 1000000, 0,
 	 "most results one QIDO-RS query returns", 0},

@@ -48,6 +48,7 @@ struct pc_config {
 	                               every calling AE may associate */
 	size_t n_allowed_aes;
 	bool allow_overwrite;       /* default false */
+	bool sync_each;             /* default false: group syncs */
 	uint32_t qido_max_results;  /* default 1000 */
 };
 

@@ -86,6 +86,9 @@ struct idx_put {
 	                            below), `metadata_len` bytes, stored as is */
 	size_t metadata_len;
 	bool allow_overwrite;    /* replace an instance with other bytes */
+	bool blob_durable;       /* the blob is on stable storage already;
+	                            false (deferred durability) makes a
+	                            replacement answer IDX_PUT_NEED_DURABLE */
 };
 
 enum idx_put_outcome {
@@ -95,6 +98,11 @@ enum idx_put_outcome {
 	IDX_PUT_REPLACED,   /* allow_overwrite and other bytes: the row now
 	                       names the new handle; `existing` is the old one,
 	                       whose blob the caller deletes after this returns */
+	IDX_PUT_NEED_DURABLE, /* allow_overwrite and other bytes, but the new
+	                       blob is not durable yet (!blob_durable): nothing
+	                       changed; the caller syncs and puts again, so
+	                       that the old instance, acknowledged long ago,
+	                       never depends on bytes a crash could lose */
 	IDX_PUT_CONFLICT,   /* other bytes without allow_overwrite, or the SOP
 	                       Instance UID is stored under another study or
 	                       series: nothing changed; `existing` is the stored
@@ -162,6 +170,42 @@ enum pc_status idx_instances_each(idx *ix, const char *study_uid,
 enum pc_status idx_etag(idx *ix, const char *study_uid, const char *series_uid,
 			const char *sop_uid, char out[IDX_ETAG_MAX],
 			struct pc_err *err) PC_WUR;
+
+/* ---- deferred durability (ingest's group sync) ------------------------- */
+
+/*
+ * Switches the index to deferred durability: instance puts then commit
+ * without waiting for stable storage, and are durable once syncfs(2) on
+ * `*sync_fd` (a descriptor on the file system holding the index, owned by
+ * the index, valid until idx_close) has returned 0 after the put. Deletes
+ * keep waiting for stable storage (their callbacks delete blobs). *sync_fd
+ * is -1 when the back-end's commits are durable by themselves (a database
+ * server): nothing changes then. Call once, before any put.
+ *
+ * Crash recovery rests on a mark: the caller records, after each successful
+ * sync, the highest `seq` it covered (idx_durable_set); at start-up it
+ * checks every instance above the stored mark against its blob
+ * (idx_undurable_each) and deletes those whose bytes did not survive. In
+ * the default (synchronous) mode every put moves the mark itself.
+ */
+enum pc_status idx_defer_sync(idx *ix, int *sync_fd,
+			      struct pc_err *err) PC_WUR;
+
+/* The seq of the newest committed instance; 0 when none. Thread-safe. */
+int64_t idx_last_seq(idx *ix);
+
+/*
+ * Records that every instance with seq <= `upto` is on stable storage with
+ * its blob. Kept in memory and written with the next write transaction
+ * (or at close): it survives a crash once that transaction does, so after
+ * a crash the stored mark may lag, and recovery checks a few more rows.
+ */
+void idx_durable_set(idx *ix, int64_t upto);
+
+/* Calls `fn` (metadata NULL) for every instance whose seq is above the
+ * stored mark, in seq order; stops at the first status but PC_OK. */
+enum pc_status idx_undurable_each(idx *ix, idx_instance_fn fn, void *ctx,
+				  struct pc_err *err) PC_WUR;
 
 /* ---- deleting ----------------------------------------------------------- */
 

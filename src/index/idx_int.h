@@ -12,6 +12,7 @@
 #include "index/idx.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sqlite3.h>
 
 /* ---- back-end vtable ------------------------------------------------- */
@@ -53,6 +54,12 @@ struct idx_ops {
 	enum pc_status (*del)(idx *ix, const char *study_uid,
 	                      const char *series_uid, const char *sop_uid,
 	                      idx_handle_fn fn, void *ctx, struct pc_err *err);
+	enum pc_status (*defer_sync)(idx *ix, int *sync_fd,
+	                             struct pc_err *err);
+	int64_t (*last_seq)(idx *ix);
+	void (*durable_set)(idx *ix, int64_t upto);
+	enum pc_status (*undurable_each)(idx *ix, idx_instance_fn fn,
+	                                 void *ctx, struct pc_err *err);
 	enum pc_status (*query)(idx *ix, const struct qry *q,
 	                        const struct idx_query_opts *opts,
 	                        idx_match_fn fn, void *ctx,
@@ -100,6 +107,14 @@ struct sq_idx {
 	struct sq_put_req *queue;   /* waiting puts, in arrival order */
 	struct sq_put_req **tail;
 	bool leading;               /* a leader is running a batch */
+	/* Durability (idx_defer_sync). `deferred` and `sync_fd` are set once
+	 * before any put; the marks are guarded by `wlock`, except that
+	 * `mark_want` and `last_seq` are atomics read and set without it. */
+	bool deferred;              /* commits do not sync the WAL */
+	int sync_fd;                /* the database's directory, or -1 */
+	_Atomic int64_t last_seq;   /* newest committed instance id */
+	_Atomic int64_t mark_want;  /* durable mark to store next */
+	int64_t mark_stored;        /* durable mark as last committed */
 	pthread_mutex_t plock; /* guards the reader free list */
 	struct sq_conn *idle;  /* idle reader connections */
 	size_t n_readers;      /* readers opened, idle or busy */

@@ -11,7 +11,8 @@
  *   schema.c  the schema as ordered migration steps (PRAGMA user_version),
  *             one transaction each; newer databases are refused
  *   sqlite.c  connections (one writer behind a mutex, a free list of
- *             readers, WAL, synchronous=FULL), a per-connection cache of
+ *             readers, WAL, synchronous=FULL or deferred durability
+ *             with a durable mark), a per-connection cache of
  *             prepared statements, put/lookup/walk/etag/delete
  *   query.c   struct qry -> SQL with bound parameters, post-filtering of
  *             keys without a column, DICOM JSON answers
@@ -183,6 +184,36 @@ enum pc_status idx_instance_by_uid(idx *ix, const char *sop_uid,
 		                  "index: no instance with that UID");
 	return pass(err, &mine,
 	            ix->ops->instance_by_uid(ix, sop_uid, out, &mine));
+}
+
+enum pc_status idx_defer_sync(idx *ix, int *sync_fd, struct pc_err *err)
+{
+	struct pc_err mine = {0};
+
+	if (ix == NULL || sync_fd == NULL)
+		return pc_err_set(err, PC_INVAL, 0, "index: bad arguments");
+	return pass(err, &mine, ix->ops->defer_sync(ix, sync_fd, &mine));
+}
+
+int64_t idx_last_seq(idx *ix)
+{
+	return ix != NULL ? ix->ops->last_seq(ix) : 0;
+}
+
+void idx_durable_set(idx *ix, int64_t upto)
+{
+	if (ix != NULL)
+		ix->ops->durable_set(ix, upto);
+}
+
+enum pc_status idx_undurable_each(idx *ix, idx_instance_fn fn, void *ctx,
+                                  struct pc_err *err)
+{
+	struct pc_err mine = {0};
+
+	if (ix == NULL || fn == NULL)
+		return pc_err_set(err, PC_INVAL, 0, "index: bad arguments");
+	return pass(err, &mine, ix->ops->undurable_each(ix, fn, ctx, &mine));
 }
 
 enum pc_status idx_handle_exists(idx *ix, const char *handle, bool *exists,

@@ -122,6 +122,16 @@ static const struct migration migrations[] = {
      " instances INTEGER NOT NULL,"
      " bytes INTEGER NOT NULL);"
      "INSERT INTO totals VALUES (1, 0, 0, 0, 0, 0);"},
+    /* Deferred durability (idx_defer_sync): instances with an id above
+     * `upto` may have been committed before their blob was synced, and
+     * are checked at start-up. Rows stored by version 1 were synced one
+     * by one, so they are all below the mark. */
+    {"add the durability mark",
+     "CREATE TABLE durability ("
+     " id INTEGER PRIMARY KEY CHECK (id = 1),"
+     " upto INTEGER NOT NULL);"
+     "INSERT INTO durability VALUES (1,"
+     " (SELECT COALESCE(MAX(id), 0) FROM instances));"},
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

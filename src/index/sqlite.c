@@ -9,10 +9,17 @@
  * while the writer works. Each connection keeps its prepared statements in
  * a small LRU cache keyed by SQL text, so hot paths never re-prepare.
  *
- * Durability: synchronous=FULL. In WAL mode NORMAL only syncs the WAL at
- * checkpoints, so a power loss could drop transactions whose instances
- * ingest has already acknowledged; FULL syncs the WAL at every commit,
- * which is what "PC_OK means it survives a crash" needs.
+ * Durability: synchronous=FULL by default. In WAL mode NORMAL only syncs
+ * the WAL at checkpoints, so a power loss could drop transactions whose
+ * instances ingest has already acknowledged; FULL syncs the WAL at every
+ * commit, which is what "PC_OK means it survives a crash" needs. With
+ * idx_defer_sync() the writer runs NORMAL instead and ingest makes a group
+ * of puts durable with one syncfs(2) of the file system (blobs and WAL
+ * together); SQLite's WAL checksums keep a commit that a crash cut short out
+ * of the database, so NORMAL risks losing the last commits, never
+ * corruption. The `durability` row records up to which instance id that
+ * sync is known to have happened (see idx.h); deletes switch back to FULL
+ * for their own transaction, since their callbacks delete blobs.
  *
  * Counts (series and instances per study, instances per series, the
  * totals row, ModalitiesInStudy, SOPClassesInStudy, representative
@@ -21,11 +28,14 @@
  */
 #include "idx_int.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define TAG_PATIENT_NAME DCM_TAG(0x0010, 0x0010)
 #define TAG_PATIENT_ID DCM_TAG(0x0010, 0x0020)
@@ -325,12 +335,66 @@ static enum pc_status exec_intv(struct sq_conn *c, const char *sql,
 	          sizeof((const int64_t[]){__VA_ARGS__}) / sizeof(int64_t),    \
 	          (const int64_t[]){__VA_ARGS__})
 
+/* The integer in the first column of the one row `sql` answers. */
+static enum pc_status scalar_int(struct sq_conn *c, const char *sql,
+                                 int64_t *out, struct pc_err *err)
+{
+	sqlite3_stmt *st = idx__sq_stmt(c, sql, err);
+	int rc;
+
+	if (st == NULL)
+		return idx__sq_prep_status(err);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*out = sqlite3_column_int64(st, 0);
+	idx__sq_done(st);
+	if (rc != SQLITE_ROW)
+		return rc == SQLITE_DONE
+		           ? pc_err_set(err, PC_IO, 0, "index: %s: no row", sql)
+		           : idx__sq_fail(err, c->db, rc, sql);
+	return PC_OK;
+}
+
+/* Inside a write transaction: stores the wanted durable mark when it moved;
+ * *stored receives what the row holds once the transaction commits. */
+static enum pc_status mark_write(struct sq_idx *s, int64_t *stored,
+                                 struct pc_err *err)
+{
+	int64_t want = atomic_load(&s->mark_want);
+
+	*stored = s->mark_stored;
+	if (want <= s->mark_stored)
+		return PC_OK;
+	*stored = want;
+	return EXEC_INTS(s->writer,
+	                 "UPDATE durability SET upto = ?1 WHERE id = 1",
+	                 "storing the durability mark", err, want);
+}
+
+/* At close: the last mark, in a transaction of its own. */
+static void store_mark(struct sq_idx *s)
+{
+	struct pc_err e = {0};
+	int64_t stored;
+
+	if (atomic_load(&s->mark_want) <= s->mark_stored)
+		return;
+	if (exec_sql(s->writer, "BEGIN IMMEDIATE", &e) != PC_OK)
+		return;
+	if (mark_write(s, &stored, &e) == PC_OK &&
+	    exec_sql(s->writer, "COMMIT", &e) == PC_OK)
+		s->mark_stored = stored;
+	else
+		sqlite3_exec(s->writer->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
 /* ---- opening and closing --------------------------------------------- */
 
 idx *idx_sqlite_open(const char *path, struct pc_err *err)
 {
 	struct sq_idx *s;
 	enum pc_status st;
+	int64_t last = 0;
 
 	if (path == NULL || path[0] == '\0') {
 		pc_err_set(err, PC_INVAL, 0, "index: no database path");
@@ -348,6 +412,7 @@ idx *idx_sqlite_open(const char *path, struct pc_err *err)
 		return NULL;
 	}
 	s->base.ops = &sq_ops;
+	s->sync_fd = -1;
 	pthread_mutex_init(&s->wlock, NULL);
 	pthread_mutex_init(&s->plock, NULL);
 	pthread_mutex_init(&s->glock, NULL);
@@ -362,8 +427,18 @@ idx *idx_sqlite_open(const char *path, struct pc_err *err)
 	if (s->writer == NULL)
 		goto fail;
 	st = idx__schema_migrate(s->writer->db, &s->version, err);
+	if (st == PC_OK)
+		st = scalar_int(s->writer,
+		                "SELECT COALESCE(MAX(id), 0) FROM instances",
+		                &last, err);
+	if (st == PC_OK)
+		st = scalar_int(s->writer,
+		                "SELECT upto FROM durability WHERE id = 1",
+		                &s->mark_stored, err);
 	if (st != PC_OK)
 		goto fail;
+	atomic_store(&s->last_seq, last);
+	atomic_store(&s->mark_want, s->mark_stored);
 	return &s->base;
 fail:
 	sq_ops.close(&s->base);
@@ -383,7 +458,11 @@ static void sq_close(idx *ix)
 	 * planner without statistics, which walks studies_by_date for paged
 	 * study lists; with statistics it sorted the whole table instead
 	 * (limit=100&offset=1000: 0.8 ms -> 5.5 ms on 2,000 studies). */
+	if (s->writer != NULL)
+		store_mark(s);
 	conn_close(s->writer);
+	if (s->sync_fd >= 0)
+		close(s->sync_fd);
 	pthread_mutex_destroy(&s->wlock);
 	pthread_mutex_destroy(&s->plock);
 	pthread_mutex_destroy(&s->glock);
@@ -1355,6 +1434,10 @@ static enum pc_status put_txn(struct sq_conn *c, const struct idx_put *p,
 			*outcome = IDX_PUT_CONFLICT;
 			return PC_OK;
 		}
+		if (!p->blob_durable) {
+			*outcome = IDX_PUT_NEED_DURABLE;
+			return PC_OK;
+		}
 		r = replace_instance(
 		    c, old_id, series, study, old.size,
 		    strcmp(old.sop_class_uid, A(a, A_SOP_CLASS)) != 0, p, a,
@@ -1490,6 +1573,7 @@ static void run_batch(struct sq_idx *s, struct sq_put_req *batch)
 {
 	struct sq_conn *c = s->writer;
 	struct pc_err berr = {0};
+	int64_t last = 0, stored = 0;
 	bool any = false;
 
 	pthread_mutex_lock(&s->wlock);
@@ -1509,9 +1593,22 @@ static void run_batch(struct sq_idx *s, struct sq_put_req *batch)
 		any |= q->r == PC_OK && q->changed;
 	}
 	if (r == PC_OK && any)
+		r = scalar_int(c, "SELECT COALESCE(MAX(id), 0) FROM instances",
+		               &last, &berr);
+	/* Synchronous mode: every row committed here had its blob synced
+	 * before, and the commit syncs the row, so the mark follows. */
+	if (r == PC_OK && any && !s->deferred)
+		atomic_store(&s->mark_want, last);
+	if (r == PC_OK && any)
+		r = mark_write(s, &stored, &berr);
+	if (r == PC_OK && any)
 		r = exec_sql(c, "COMMIT", &berr);
 	if (r != PC_OK || !any)
 		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+	if (r == PC_OK && any) {
+		atomic_store(&s->last_seq, last);
+		s->mark_stored = stored;
+	}
 	pthread_mutex_unlock(&s->wlock);
 	if (r == PC_OK)
 		return;
@@ -1806,7 +1903,14 @@ static enum pc_status sq_delete(idx *ix, const char *study_uid,
 	size_t i;
 
 	pthread_mutex_lock(&s->wlock);
-	r = exec_sql(c, "BEGIN IMMEDIATE", err);
+	/* The callbacks delete blobs: the commit must be on stable storage
+	 * first, whatever the mode of puts. */
+	if (s->deferred)
+		r = exec_sql(c, "PRAGMA synchronous = FULL", err);
+	else
+		r = PC_OK;
+	if (r == PC_OK)
+		r = exec_sql(c, "BEGIN IMMEDIATE", err);
 	if (r == PC_OK) {
 		r = delete_txn(c, study_uid, series_uid, sop_uid, &h, &tmp,
 		               err);
@@ -1815,12 +1919,100 @@ static enum pc_status sq_delete(idx *ix, const char *study_uid,
 		if (r != PC_OK)
 			sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
 	}
+	if (s->deferred &&
+	    sqlite3_exec(c->db, "PRAGMA synchronous = NORMAL", NULL, NULL,
+	                 NULL) != SQLITE_OK)
+		pc_log(PC_LOG_WARN, "index: cannot restore synchronous=NORMAL "
+		                    "after a delete: puts will sync each commit");
 	pthread_mutex_unlock(&s->wlock);
 	if (r == PC_OK && fn != NULL)
 		for (i = 0; i < h.n; i++)
 			fn(ctx, h.v[i]);
 	pc_free(h.v);
 	pc_buf_cleanup(&tmp);
+	return r;
+}
+
+/* ---- deferred durability ------------------------------------------------ */
+
+static enum pc_status sq_defer_sync(idx *ix, int *sync_fd, struct pc_err *err)
+{
+	struct sq_idx *s = SQ(ix);
+	char dir[4096];
+	const char *slash = strrchr(s->path, '/');
+	enum pc_status r;
+
+	*sync_fd = -1;
+	if (slash == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == s->path)
+		snprintf(dir, sizeof(dir), "/");
+	else
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - s->path),
+		         s->path);
+	pthread_mutex_lock(&s->wlock);
+	if (s->sync_fd < 0) {
+		s->sync_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (s->sync_fd < 0) {
+			r = pc_err_set(err, PC_IO, 0,
+			               "index: cannot open directory %s: %s",
+			               dir, strerror(errno));
+			goto out;
+		}
+	}
+	r = exec_sql(s->writer, "PRAGMA synchronous = NORMAL", err);
+	if (r == PC_OK) {
+		s->deferred = true;
+		*sync_fd = s->sync_fd;
+	}
+out:
+	pthread_mutex_unlock(&s->wlock);
+	return r;
+}
+
+static int64_t sq_last_seq(idx *ix)
+{
+	return atomic_load(&SQ(ix)->last_seq);
+}
+
+static void sq_durable_set(idx *ix, int64_t upto)
+{
+	struct sq_idx *s = SQ(ix);
+	int64_t cur = atomic_load(&s->mark_want);
+
+	/* Only forward: syncs finish in order, but be safe against a late
+	 * caller. */
+	while (upto > cur &&
+	       !atomic_compare_exchange_weak(&s->mark_want, &cur, upto))
+		;
+}
+
+static enum pc_status sq_undurable_each(idx *ix, idx_instance_fn fn,
+                                        void *ctx, struct pc_err *err)
+{
+	struct sq_idx *s = SQ(ix);
+	struct sq_conn *c;
+	sqlite3_stmt *st;
+	struct idx_instance inst;
+	enum pc_status r;
+	int rc;
+
+	r = idx__sq_reader_stmt(s,
+	                        "SELECT " INST_COLS INST_FROM
+	                        " WHERE i.id > (SELECT upto FROM durability"
+	                        " WHERE id = 1) ORDER BY i.id",
+	                        &c, &st, err);
+	if (r != PC_OK)
+		return r;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		row_instance(st, 0, &inst);
+		r = fn(ctx, &inst, NULL, 0);
+		if (r != PC_OK)
+			break;
+	}
+	if (r == PC_OK && rc != SQLITE_DONE)
+		r = idx__sq_fail(err, c->db, rc, "listing unsynced instances");
+	idx__sq_reader_done(s, c, st);
 	return r;
 }
 
@@ -1837,5 +2029,9 @@ static const struct idx_ops sq_ops = {
     .instances_each = sq_instances_each,
     .etag = sq_etag,
     .del = sq_delete,
+    .defer_sync = sq_defer_sync,
+    .last_seq = sq_last_seq,
+    .durable_set = sq_durable_set,
+    .undurable_each = sq_undurable_each,
     .query = idx__sq_query,
 };

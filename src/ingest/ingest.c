@@ -36,6 +36,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/random.h>
+#include <unistd.h>
 
 #define INGEST_WBUF 65536 /* write-behind buffer (bytes) */
 #define INGEST_BULK_DEFAULT 1024
@@ -58,6 +59,7 @@ struct ingest {
 	                      upload would take OpenSSL's store lock */
 	bool allow_overwrite;
 	size_t bulk_threshold;
+	ingest_sync *sync; /* group durability; NULL: every step syncs */
 };
 
 /* The bulk callback's state: the URI is built in place after its fixed
@@ -253,6 +255,11 @@ ingest *ingest_create(blob_store *store, idx *index,
 		pc_free(ig);
 		return NULL;
 	}
+	if ((opts == NULL || !opts->sync_each) &&
+	    ingest__sync_create(store, index, &ig->sync, err) != PC_OK) {
+		ingest_destroy(ig);
+		return NULL;
+	}
 	return ig;
 }
 
@@ -260,6 +267,7 @@ void ingest_destroy(ingest *ig)
 {
 	if (ig == NULL)
 		return;
+	ingest__sync_destroy(ig->sync);
 	EVP_MD_free(ig->sha256);
 	pc_free(ig);
 }
@@ -298,19 +306,133 @@ static enum pc_status sweep_one(const char *key, void *ctxp)
 	return PC_OK;
 }
 
+/* ---- the start-up check of unsynced rows (group mode, sync.c) ---------- */
+
+struct recheck_ctx {
+	struct idx_instance *v; /* rows above the durable mark */
+	size_t n, cap;
+};
+
+static enum pc_status recheck_add(void *ctxp, const struct idx_instance *inst,
+                                  const char *md, size_t len)
+{
+	struct recheck_ctx *c = ctxp;
+
+	(void)md;
+	(void)len;
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 16, bytes;
+		void *p;
+
+		if (!pc_mul_ok(cap, sizeof(*c->v), &bytes))
+			return PC_NOMEM;
+		p = pc_realloc(c->v, bytes);
+		if (p == NULL)
+			return PC_NOMEM;
+		c->v = p;
+		c->cap = cap;
+	}
+	c->v[c->n++] = *inst;
+	return PC_OK;
+}
+
+/* Whether the blob of `inst` holds exactly the bytes its row describes. */
+static bool blob_intact(ingest *ig, const struct idx_instance *inst)
+{
+	uint8_t buf[65536], sha[32];
+	unsigned sha_len = 0;
+	blob_reader *r = blob_open(ig->store, inst->handle, NULL);
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	uint64_t total = 0;
+	bool ok = false;
+	size_t got;
+
+	if (r == NULL || md == NULL || blob_reader_size(r) != inst->size ||
+	    EVP_DigestInit_ex(md, ig->sha256, NULL) != 1)
+		goto out;
+	for (;;) {
+		if (blob_read(r, buf, sizeof(buf), &got, NULL) != PC_OK)
+			goto out;
+		if (got == 0)
+			break;
+		total += got;
+		if (EVP_DigestUpdate(md, buf, got) != 1)
+			goto out;
+	}
+	ok = total == inst->size && EVP_DigestFinal_ex(md, sha, &sha_len) == 1 &&
+	     sha_len == 32 && memcmp(sha, inst->sha256, 32) == 0;
+out:
+	EVP_MD_CTX_free(md);
+	blob_close(r);
+	return ok;
+}
+
+/*
+ * Rows committed after the last sync known to have finished may name
+ * bytes a crash did not keep (sync.c): each is compared with its blob,
+ * and a row whose blob is missing, short or different is deleted (it was
+ * never acknowledged). Its blob, if any, is left for the orphan sweep.
+ */
+static enum pc_status recheck(ingest *ig, size_t *dropped, struct pc_err *err)
+{
+	struct recheck_ctx c = {NULL, 0, 0};
+	struct pc_err e;
+	enum pc_status st;
+
+	*dropped = 0;
+	st = idx_undurable_each(ig->index, recheck_add, &c, err);
+	if (st == PC_NOMEM)
+		pc_err_set(err, st, 0, "out of memory");
+	for (size_t i = 0; st == PC_OK && i < c.n; i++) {
+		const struct idx_instance *in = &c.v[i];
+
+		if (blob_intact(ig, in))
+			continue;
+		pc_err_clear(&e);
+		st = idx_delete(ig->index, in->study_uid, in->series_uid,
+		                in->sop_uid, NULL, NULL, &e);
+		if (st == PC_NOTFOUND) {
+			st = PC_OK;
+			continue;
+		}
+		if (st != PC_OK) {
+			pc_err_set(err, st, 0, "%s", e.msg);
+			break;
+		}
+		(*dropped)++;
+		pc_log(PC_LOG_WARN,
+		       "ingest sweep: instance %s was cut off by a crash "
+		       "before it was acknowledged; its row is removed",
+		       in->sop_uid);
+	}
+	/* The rows read back intact may still be only in the page cache (a
+	 * process crash, not a power loss): synced before the mark moves. */
+	if (st == PC_OK && ig->sync != NULL)
+		st = ingest__sync_wait(ig->sync, 0, err);
+	else if (st == PC_OK && c.n > 0)
+		sync();
+	if (st == PC_OK)
+		idx_durable_set(ig->index, idx_last_seq(ig->index));
+	pc_free(c.v);
+	return st;
+}
+
 enum pc_status ingest_sweep(ingest *ig, size_t *temp_removed,
                             size_t *orphans_removed, struct pc_err *err)
 {
 	struct sweep_ctx c = {ig->index, NULL, 0, 0, err};
 	enum pc_status st, dst;
 	struct pc_err derr;
-	size_t removed = 0, i;
+	size_t removed = 0, dropped = 0, i;
 
 	if (temp_removed != NULL)
 		*temp_removed = 0;
 	if (orphans_removed != NULL)
 		*orphans_removed = 0;
 	st = blob_sweep_temp(ig->store, temp_removed, err);
+	if (st != PC_OK)
+		return st;
+	st = recheck(ig, &dropped, err);
 	if (st != PC_OK)
 		return st;
 	/* Orphans are collected during the walk and deleted after it, so the
@@ -823,8 +945,25 @@ out:
 	return st;
 }
 
-/* Step 4: the index transaction. Sets *keep when the new blob is named by
- * the index afterwards. */
+/* Makes what was committed so far durable (group mode; a no-op
+ * otherwise); `seq` as for ingest__sync_wait. */
+static enum pc_status make_durable(ingest *ig, int64_t seq,
+                                   struct ingest_result *res,
+                                   struct pc_err *err)
+{
+	struct pc_err e;
+
+	if (ig->sync == NULL)
+		return PC_OK;
+	pc_err_clear(&e);
+	if (ingest__sync_wait(ig->sync, seq, &e) == PC_OK)
+		return PC_OK;
+	return refuse(res, err, INGEST_STORAGE, e.status, "%s", e.msg);
+}
+
+/* Step 4: the index transaction, then (group mode) the sync that makes it
+ * and the blob durable. Sets *keep when the new blob is named by the index
+ * afterwards. */
 static enum pc_status publish(ingest_upload *u, const struct prepared *pr,
                               const uint8_t sha[32], struct ingest_result *res,
                               bool *keep, struct pc_err *err)
@@ -847,6 +986,8 @@ static enum pc_status publish(ingest_upload *u, const struct prepared *pr,
 	put.metadata = u->buf.p;
 	put.metadata_len = u->buf.n;
 	put.allow_overwrite = ig->allow_overwrite;
+	put.blob_durable = ig->sync == NULL;
+again:
 	memset(&ex, 0, sizeof(ex));
 	pc_err_clear(&e);
 	st = idx_instance_put(ig->index, &put, &outcome, &ex, &e);
@@ -857,15 +998,35 @@ static enum pc_status publish(ingest_upload *u, const struct prepared *pr,
 	switch (outcome) {
 	case IDX_PUT_NEW:
 		*keep = true;
+		st = make_durable(ig, 0, res, err);
+		if (st != PC_OK)
+			goto out;
 		break;
 	case IDX_PUT_SAME:
-		/* The same bytes are stored: the new copy goes. */
+		/* The same bytes are stored: the new copy goes (once the
+		 * stored one is durable, if a concurrent upload just put
+		 * it). */
 		res->duplicate = true;
 		snprintf(res->handle, sizeof(res->handle), "%s", ex.handle);
+		st = make_durable(ig, ex.seq, res, err);
+		if (st != PC_OK)
+			goto out;
 		break;
+	case IDX_PUT_NEED_DURABLE:
+		/* The old instance's row must never depend on unsynced
+		 * bytes: sync the new blob, then replace. */
+		st = make_durable(ig, 0, res, err);
+		if (st != PC_OK)
+			goto out;
+		put.blob_durable = true;
+		goto again;
 	case IDX_PUT_REPLACED:
 		*keep = true;
 		res->replaced = true;
+		/* The old bytes go only once the new row is durable. */
+		st = make_durable(ig, 0, res, err);
+		if (st != PC_OK)
+			goto out;
 		pc_err_clear(&e);
 		if (blob_delete(ig->store, ex.handle, &e) != PC_OK &&
 		    e.status != PC_NOTFOUND)
@@ -937,7 +1098,7 @@ static enum pc_status map_pending(ingest_upload *u, const uint8_t **data,
  * (The index decides again under its lock if two copies race.)
  */
 static bool already_stored(ingest_upload *u, const uint8_t sha[32],
-                           struct ingest_result *res)
+                           struct ingest_result *res, int64_t *seq)
 {
 	struct idx_instance ex;
 
@@ -950,6 +1111,7 @@ static bool already_stored(ingest_upload *u, const uint8_t sha[32],
 	res->duplicate = true;
 	res->error = INGEST_OK;
 	snprintf(res->handle, sizeof(res->handle), "%s", ex.handle);
+	*seq = ex.seq;
 	return true;
 }
 
@@ -973,6 +1135,7 @@ enum pc_status ingest_commit(ingest_upload *u, const char *expected_study,
 	uint8_t *copy = NULL;
 	blob_writer *w;
 	bool committed = false, keep = false;
+	int64_t seq = 0;
 	enum pc_status st;
 
 	if (res == NULL)
@@ -1008,14 +1171,19 @@ enum pc_status ingest_commit(ingest_upload *u, const char *expected_study,
 		st = prepare(u, data, expected_study, res, &pr, &why);
 		if (st != PC_OK)
 			goto out;
-		if (already_stored(u, sha, res))
+		if (already_stored(u, sha, res, &seq)) {
+			/* Acknowledged only once durable, like a new one. */
+			st = make_durable(u->ig, seq, res, &why);
 			goto out;
+		}
 	}
-	/* Step 2: durable before the index names it. */
+	/* Step 2: named before the index names it; durable before that
+	 * (synchronous mode) or with the index row (group mode: publish). */
 	w = u->w;
 	u->w = NULL;
 	pc_err_clear(&e);
-	st = blob_put_commit(w, &e);
+	st = u->ig->sync != NULL ? blob_put_commit_deferred(w, &e)
+	                         : blob_put_commit(w, &e);
 	committed = true; /* even a failed commit may leave the bytes */
 	if (st != PC_OK) {
 		refuse(res, &why, INGEST_STORAGE, st, "%s", e.msg);

@@ -7,15 +7,28 @@
  *   1. bytes stream into a blob writer under a fresh random handle while
  *      their SHA-256 is computed (nothing is held in memory: a 2 GB upload
  *      costs a 64 KiB buffer);
- *   2. commit: the blob is fsynced and renamed into place;
- *   3. the file is mapped and parsed; it must be DICOM with SOP Class, SOP
+ *   2. where the back-end can show the bytes before the commit (fs), they
+ *      are mapped and parsed; it must be DICOM with SOP Class, SOP
  *      Instance, Study and Series Instance UIDs (and the expected study when
- *      the caller names one); the DICOM JSON metadata is built;
+ *      the caller names one); the DICOM JSON metadata is built. An invalid
+ *      upload, or an identical repeat of a stored instance, is answered
+ *      here and its bytes are never made durable;
+ *   3. commit: the blob is renamed into place (then read back and checked
+ *      as in 2 on back-ends that cannot show it earlier);
  *   4. one index transaction inserts the rows;
  *   5. the caller acknowledges.
- * A failure after 2 deletes the new blob; a crash after 2 and before 4
+ * Durability, two modes (ingest_opts.sync_each):
+ *   - group (default): 3 renames without a sync and 4 commits without a
+ *     sync; before 5 one syncfs(2) that started after 4 covers the blob,
+ *     its name and the row, shared by every upload committed meanwhile
+ *     (sync.c). A crash before that sync can leave a row whose bytes did
+ *     not survive: never acknowledged, and found by ingest_sweep()
+ *     through the index's durable mark;
+ *   - each: 3 fsyncs the blob and its directory, 4 syncs the WAL.
+ * A failure after 3 deletes the new blob; a crash after 3 and before 4
  * leaves an orphan blob that ingest_sweep() removes at the next start.
- * An acknowledged instance therefore always has its bytes and its row.
+ * An acknowledged instance therefore always has its bytes and its row on
+ * stable storage.
  *
  * Thread-safety: an ingest may be used by any number of threads; an
  * ingest_upload belongs to one thread.
@@ -58,6 +71,9 @@ struct ingest_opts {
 	bool allow_overwrite;     /* same SOP Instance UID, other bytes */
 	size_t bulk_threshold;    /* metadata: binary values longer than this
 	                             become BulkDataURI; 0 = default (1024) */
+	bool sync_each;           /* sync every blob, directory and index
+	                             commit on its own, instead of one syncfs
+	                             per group of instances (sync.c) */
 };
 
 /* Why an instance was not stored; maps to HTTP statuses, STOW-RS failure
@@ -97,8 +113,10 @@ void ingest_destroy(ingest *ig);
 
 /*
  * Start-up recovery, before any upload: removes unfinished uploads
- * (blob_sweep_temp) and every blob no index row names (the debris of a
- * crash between steps 2 and 4). Counts go to *temp_removed and
+ * (blob_sweep_temp), then the rows a crash cut off before their sync
+ * (group mode: rows above the index's durable mark whose blob is missing
+ * or differs in size or SHA-256; logged), then every blob no index row
+ * names (the debris of a crash between steps 3 and 4). Counts go to *temp_removed and
  * *orphans_removed (either may be NULL). Must not run while uploads are
  * in flight: a blob committed but not yet indexed looks like an orphan.
  */

@@ -26,4 +26,19 @@ bool ingest__uid_valid(const char *s, size_t n);
 bool ingest__locate(const dcm_dataset *root, const uint32_t *path, size_t depth,
                     const dcm_elem *e, size_t *items);
 
+/*
+ * Group durability (sync.c). ingest__sync_create switches the index to
+ * deferred commits (idx_defer_sync) and keeps the descriptors to sync;
+ * *out stays NULL when there is nothing to sync (every commit durable by
+ * itself). ingest__sync_wait returns PC_OK once everything committed before
+ * the call is on stable storage; `seq` > 0 names the instance the caller
+ * needs, which skips the sync when an earlier one covered it already.
+ */
+typedef struct ingest_sync ingest_sync;
+enum pc_status ingest__sync_create(blob_store *store, idx *index,
+                                   ingest_sync **out, struct pc_err *err);
+void ingest__sync_destroy(ingest_sync *s);
+enum pc_status ingest__sync_wait(ingest_sync *s, int64_t seq,
+                                 struct pc_err *err);
+
 #endif

@@ -89,6 +89,28 @@ enum pc_status blob_put_commit(blob_writer *w, struct pc_err *err) PC_WUR;
 void blob_put_abort(blob_writer *w);
 
 /*
+ * Group durability (ingest's one sync per group of instances): like
+ * blob_put_commit(), except that it does not wait for stable storage. The
+ * blob is visible under its key when this returns PC_OK and durable once
+ * syncfs(2) on blob_store_sync_fd() has returned 0 after that. The key must
+ * be new: PC_EXISTS otherwise (replacing bytes without a sync could lose the
+ * old ones before the new ones are safe). A crash before the sync may leave
+ * the key with partial bytes or none: the caller must not let anything
+ * refer to it as durable until the sync, and its crash recovery checks the
+ * bytes (ingest compares size and SHA-256). Back-ends without a sync
+ * descriptor commit exactly as blob_put_commit() does. Consumes `w`.
+ */
+enum pc_status blob_put_commit_deferred(blob_writer *w,
+					struct pc_err *err) PC_WUR;
+
+/*
+ * A descriptor on the file system that holds the blobs, for the caller's
+ * syncfs(2) after deferred commits; owned by the store, valid until it is
+ * closed. -1 when every commit is durable by itself (S3).
+ */
+int blob_store_sync_fd(const blob_store *store);
+
+/*
  * Optional capability: a file descriptor holding the bytes written so far
  * (after every blob_put_write), so that the caller can map and parse them
  * before committing, e.g. to refuse an invalid upload without making it
@@ -194,6 +216,9 @@ struct blob_ops {
 	enum pc_status (*put_write)(void *w, const void *p, size_t n,
 				    struct pc_err *err);
 	enum pc_status (*put_commit)(void *w, struct pc_err *err);
+	/* no sync, new keys only; NULL: put_commit serves */
+	enum pc_status (*put_commit_deferred)(void *w, struct pc_err *err);
+	int (*sync_fd)(void *st);               /* may be NULL: -1 */
 	void (*put_abort)(void *w);
 	int (*writer_fd)(void *w);              /* may be NULL */
 	void (*put_start_sync)(void *w);        /* may be NULL */

@@ -34,6 +34,11 @@
  * index row without bytes, since the index commits after the blob.
  * Delete is unlink + fsync of the fan-out directory.
  *
+ * Group durability (blob_put_commit_deferred): the rename only, no sync;
+ * the caller (ingest's sync.c) makes a whole group durable with one
+ * syncfs(2) of blob_store_sync_fd(), and checks the bytes of rows that a
+ * crash may have cut off at the next start. Only for new keys.
+ *
  * S3 back-end (later): put_begin = CreateMultipartUpload (or buffer up to
  * the part size and use one PutObject for small blobs); put_write = buffer to
  * the part size, UploadPart; put_commit = CompleteMultipartUpload (durable
@@ -176,6 +181,29 @@ enum pc_status blob_put_commit(blob_writer *w, struct pc_err *err)
 	}
 	pc_free(w);
 	return st;
+}
+
+enum pc_status blob_put_commit_deferred(blob_writer *w, struct pc_err *err)
+{
+	enum pc_status st;
+
+	if (w->failed != PC_OK) {
+		st = pc_err_set(err, w->failed, w->n,
+				"blob commit after a failed write");
+		w->ops->put_abort(w->w);
+	} else if (w->ops->put_commit_deferred != NULL) {
+		st = w->ops->put_commit_deferred(w->w, err);
+	} else {
+		st = w->ops->put_commit(w->w, err);
+	}
+	pc_free(w);
+	return st;
+}
+
+int blob_store_sync_fd(const blob_store *store)
+{
+	return store->ops->sync_fd != NULL ? store->ops->sync_fd(store->st)
+					   : -1;
 }
 
 void blob_put_abort(blob_writer *w)

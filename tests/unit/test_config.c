@@ -61,6 +61,7 @@ static void defaults(void **state)
 	assert_true(cfg.max_body == 1024ull * 1024 * 1024);
 	assert_int_equal(cfg.n_cors_origins, 0);
 	assert_false(cfg.allow_overwrite);
+	assert_false(cfg.sync_each);
 	assert_int_equal(cfg.qido_max_results, 1000);
 	pc_config_cleanup(&cfg);
 	pc_config_cleanup(&cfg); /* safe twice */
@@ -173,6 +174,7 @@ static void precedence(void **state)
 	assert_string_equal(cfg.http.host, "127.0.0.1");
 	assert_int_equal(cfg.http.port, 9000);
 	assert_false(cfg.allow_overwrite);
+	assert_false(cfg.sync_each);
 	assert_true(cfg.max_body == 2048);
 	assert_int_equal(cfg.n_cors_origins, 2);
 	assert_string_equal(cfg.cors_origins[0], "https://x");

@@ -164,6 +164,7 @@ static struct idx_put put_of(const dcm_dataset *ds, const char *handle,
 	p.sha256 = digest;
 	p.metadata = md->p;
 	p.metadata_len = md->n;
+	p.blob_durable = true;
 	return p;
 }
 
@@ -566,7 +567,7 @@ static void put_outcomes(void **state)
 	{
 		dcm_dataset *ds = make_ds(&s);
 		struct idx_put p = {ds,   "ABC", TS_ELE, 1, (const uint8_t *)h1,
-		                    NULL, 0,     false};
+		                    NULL, 0,     false, true};
 
 		assert_int_equal(idx_instance_put(f->ix, &p, &o, NULL, &err),
 		                 PC_INVAL);
@@ -1102,6 +1103,125 @@ static void etags(void **state)
 	    PC_OK);
 }
 
+static enum pc_status count_inst(void *ctx, const struct idx_instance *inst,
+                                 const char *md, size_t len)
+{
+	(void)inst;
+	(void)md;
+	(void)len;
+	(*(size_t *)ctx)++;
+	return PC_OK;
+}
+
+/* Collects the seqs idx_undurable_each reports. */
+struct seqs {
+	int64_t v[16];
+	size_t n;
+};
+
+static enum pc_status collect_seq(void *ctx, const struct idx_instance *inst,
+                                  const char *md, size_t len)
+{
+	struct seqs *q = ctx;
+
+	(void)md;
+	(void)len;
+	if (q->n < 16)
+		q->v[q->n] = inst->seq;
+	q->n++;
+	return PC_OK;
+}
+
+/*
+ * Deferred durability: puts commit without syncing, the durable mark moves
+ * only when the caller says so and is stored with the next write (or at
+ * close); rows above it are reported for the start-up check; a replacement
+ * waits for a durable blob.
+ */
+static void deferred_durability(void **state)
+{
+	struct fixture *f = *state;
+	struct pc_err err = {0};
+	struct seqs q = {{0}, 0};
+	struct spec s = corpus[0];
+	enum idx_put_outcome o;
+	int fd = -1;
+	int64_t first, second;
+
+	assert_int_equal(idx_defer_sync(f->ix, &fd, &err), PC_OK);
+	assert_true(fd >= 0);
+	assert_int_equal(idx_last_seq(f->ix), 0);
+	put_new(f->ix, &corpus[0], 1);
+	first = idx_last_seq(f->ix);
+	assert_true(first > 0);
+	put_new(f->ix, &corpus[1], 2);
+	second = idx_last_seq(f->ix);
+	assert_true(second > first);
+
+	/* Nothing was said durable: both rows are reported, in order. */
+	assert_int_equal(idx_undurable_each(f->ix, collect_seq, &q, &err),
+	                 PC_OK);
+	assert_int_equal(q.n, 2);
+	assert_int_equal(q.v[0], first);
+	assert_int_equal(q.v[1], second);
+
+	/* The first is durable: stored with the next put. */
+	idx_durable_set(f->ix, first);
+	put_new(f->ix, &corpus[2], 3);
+	q.n = 0;
+	assert_int_equal(idx_undurable_each(f->ix, collect_seq, &q, &err),
+	                 PC_OK);
+	assert_int_equal(q.n, 2);
+	assert_int_equal(q.v[0], second);
+	/* Backwards is ignored. */
+	idx_durable_set(f->ix, 1);
+
+	/* Other bytes with overwrite, blob not durable: NEED_DURABLE and
+	 * nothing changed; durable: REPLACED. */
+	{
+		dcm_dataset *ds = make_ds(&s);
+		struct pc_buf md = PC_BUF_INIT;
+		char handle[IDX_HANDLE_LEN + 1];
+		uint8_t digest[32];
+		struct idx_put p;
+
+		handle_of(9, handle);
+		p = put_of(ds, handle, TS_ELE, 1009, digest, 9, &md);
+		p.allow_overwrite = true;
+		p.blob_durable = false;
+		assert_int_equal(idx_instance_put(f->ix, &p, &o, NULL, &err),
+		                 PC_OK);
+		assert_int_equal(o, IDX_PUT_NEED_DURABLE);
+		p.blob_durable = true;
+		assert_int_equal(idx_instance_put(f->ix, &p, &o, NULL, &err),
+		                 PC_OK);
+		assert_int_equal(o, IDX_PUT_REPLACED);
+		pc_buf_cleanup(&md);
+		dcm_dataset_destroy(ds);
+	}
+
+	/* Everything durable; the mark is written at close and read back. */
+	idx_durable_set(f->ix, idx_last_seq(f->ix));
+	idx_close(f->ix);
+	f->ix = idx_sqlite_open(f->path, &err);
+	assert_non_null(f->ix);
+	q.n = 0;
+	assert_int_equal(idx_undurable_each(f->ix, collect_seq, &q, &err),
+	                 PC_OK);
+	assert_int_equal(q.n, 0);
+
+	/* Deletes still work (they sync on their own) in deferred mode. */
+	assert_int_equal(idx_defer_sync(f->ix, &fd, &err), PC_OK);
+	assert_int_equal(idx_delete(f->ix, "1.2.3.1", NULL, NULL, NULL, NULL,
+	                            &err),
+	                 PC_OK);
+	put_new(f->ix, &corpus[0], 10);
+	q.n = 0;
+	assert_int_equal(idx_undurable_each(f->ix, collect_seq, &q, &err),
+	                 PC_OK);
+	assert_int_equal(q.n, 1);
+}
+
 static void persistence_and_migrations(void **state)
 {
 	struct fixture *f = *state;
@@ -1127,15 +1247,28 @@ static void persistence_and_migrations(void **state)
 	assert_int_equal(err.status, PC_UNSUPPORTED);
 	assert_non_null(strstr(err.msg, "999"));
 
-	/* Back to ours: it opens with its data. */
+	/* Back to version 1 (the first release's schema, without the
+	 * durability mark): it migrates and opens with its data, every row
+	 * below the mark (version 1 synced each one). */
 	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-	assert_int_equal(
-	    sqlite3_exec(db, "PRAGMA user_version = 1", NULL, NULL, NULL),
-	    SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db,
+	                              "DROP TABLE durability;"
+	                              "PRAGMA user_version = 1",
+	                              NULL, NULL, NULL),
+	                 SQLITE_OK);
 	sqlite3_close(db);
 	f->ix = idx_sqlite_open(f->path, NULL);
 	assert_non_null(f->ix);
+	assert_int_equal(idx_schema_version(f->ix), 2);
 	check_counts(f->ix, 4, 5, 6, 8);
+	assert_true(idx_last_seq(f->ix) >= 8);
+	{
+		size_t n = 0;
+
+		assert_int_equal(idx_undurable_each(f->ix, count_inst, &n, &err),
+		                 PC_OK);
+		assert_int_equal(n, 0);
+	}
 
 	/* Not a database: an error naming the path. */
 	{
@@ -1527,6 +1660,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(limits, setup, teardown),
 	    cmocka_unit_test_setup_teardown(deletes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(etags, setup, teardown),
+	    cmocka_unit_test_setup_teardown(deferred_durability, setup,
+	                                    teardown),
 	    cmocka_unit_test_setup_teardown(persistence_and_migrations, setup,
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(real_files, setup, teardown),
