@@ -116,9 +116,11 @@ int cmd_serve(int argc, char **argv)
 		goto fail;
 	pc_log(PC_LOG_INFO,
 	       "data directory %s: index schema %d, removed %zu unfinished "
-	       "upload(s) and %zu orphan blob(s)",
+	       "upload(s) and %zu orphan blob(s); durability: %s",
 	       cfg.data_dir, idx_schema_version(index), temp_removed,
-	       orphans_removed);
+	       orphans_removed,
+	       cfg.sync_each ? "fsync of each blob, directory and index commit"
+	                     : "one syncfs per group of instances");
 
 	svc.cfg = &cfg;
 	svc.store = store;

@@ -84,6 +84,17 @@ if ! start_server 0; then
 	finish
 fi
 ok "server up on $base"
+# Which durability mode runs (ctest runs this test in both).
+if [ "${PACSD_SYNC_EACH:-false}" = true ]; then
+	want="durability: fsync of each blob"
+else
+	want="durability: one syncfs per group"
+fi
+if grep -q "$want" "$work/server.0.log"; then
+	ok "server runs with \"$want\""
+else
+	bad "server log does not say \"$want\""
+fi
 
 for cycle in $(seq 1 "$CYCLES"); do
 	# The load runs until the server is gone (or 30 s, a safety net).
