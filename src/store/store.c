@@ -168,7 +168,11 @@ enum pc_status blob_put_write(blob_writer *w, const void *p, size_t n,
 	return PC_OK;
 }
 
-enum pc_status blob_put_commit(blob_writer *w, struct pc_err *err)
+/* Commits `w` through the back-end's `commit` (which consumes its writer),
+ * or aborts it after a failed write; frees `w` either way. */
+static enum pc_status commit_with(blob_writer *w,
+				  enum pc_status (*commit)(void *, struct pc_err *),
+				  struct pc_err *err)
 {
 	enum pc_status st;
 
@@ -177,27 +181,24 @@ enum pc_status blob_put_commit(blob_writer *w, struct pc_err *err)
 				"blob commit after a failed write");
 		w->ops->put_abort(w->w);
 	} else {
-		st = w->ops->put_commit(w->w, err);
+		st = commit(w->w, err);
 	}
 	pc_free(w);
 	return st;
 }
 
+enum pc_status blob_put_commit(blob_writer *w, struct pc_err *err)
+{
+	return commit_with(w, w->ops->put_commit, err);
+}
+
 enum pc_status blob_put_commit_deferred(blob_writer *w, struct pc_err *err)
 {
-	enum pc_status st;
-
-	if (w->failed != PC_OK) {
-		st = pc_err_set(err, w->failed, w->n,
-				"blob commit after a failed write");
-		w->ops->put_abort(w->w);
-	} else if (w->ops->put_commit_deferred != NULL) {
-		st = w->ops->put_commit_deferred(w->w, err);
-	} else {
-		st = w->ops->put_commit(w->w, err);
-	}
-	pc_free(w);
-	return st;
+	return commit_with(w,
+			   w->ops->put_commit_deferred != NULL
+				   ? w->ops->put_commit_deferred
+				   : w->ops->put_commit,
+			   err);
 }
 
 int blob_store_sync_fd(const blob_store *store)
