@@ -123,15 +123,15 @@ static const struct migration migrations[] = {
      " bytes INTEGER NOT NULL);"
      "INSERT INTO totals VALUES (1, 0, 0, 0, 0, 0);"},
     /* Deferred durability (idx_defer_sync): instances with an id above
-     * `upto` may have been committed before their blob was synced, and
-     * are checked at start-up. Rows stored by version 1 were synced one
-     * by one, so they are all below the mark. */
+     * `durable_upto` may have been committed before their blob was synced,
+     * and are checked at start-up. It lives in the totals row, which every
+     * put rewrites anyway, so moving it costs no extra page. Rows stored
+     * by version 1 were synced one by one: all below the mark. */
     {"add the durability mark",
-     "CREATE TABLE durability ("
-     " id INTEGER PRIMARY KEY CHECK (id = 1),"
-     " upto INTEGER NOT NULL);"
-     "INSERT INTO durability VALUES (1,"
-     " (SELECT COALESCE(MAX(id), 0) FROM instances));"},
+     "ALTER TABLE totals ADD COLUMN durable_upto INTEGER NOT NULL"
+     " DEFAULT 0;"
+     "UPDATE totals SET durable_upto ="
+     " (SELECT COALESCE(MAX(id), 0) FROM instances);"},
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -17,7 +17,7 @@
  * of puts durable with one syncfs(2) of the file system (blobs and WAL
  * together); SQLite's WAL checksums keep a commit that a crash cut short out
  * of the database, so NORMAL risks losing the last commits, never
- * corruption. The `durability` row records up to which instance id that
+ * corruption. totals.durable_upto records up to which instance id that
  * sync is known to have happened (see idx.h); deletes switch back to FULL
  * for their own transaction, since their callbacks delete blobs.
  *
@@ -367,7 +367,7 @@ static enum pc_status mark_write(struct sq_idx *s, int64_t *stored,
 		return PC_OK;
 	*stored = want;
 	return EXEC_INTS(s->writer,
-	                 "UPDATE durability SET upto = ?1 WHERE id = 1",
+	                 "UPDATE totals SET durable_upto = ?1 WHERE id = 1",
 	                 "storing the durability mark", err, want);
 }
 
@@ -433,7 +433,7 @@ idx *idx_sqlite_open(const char *path, struct pc_err *err)
 		                &last, err);
 	if (st == PC_OK)
 		st = scalar_int(s->writer,
-		                "SELECT upto FROM durability WHERE id = 1",
+		                "SELECT durable_upto FROM totals WHERE id = 1",
 		                &s->mark_stored, err);
 	if (st != PC_OK)
 		goto fail;
@@ -1999,8 +1999,8 @@ static enum pc_status sq_undurable_each(idx *ix, idx_instance_fn fn,
 
 	r = idx__sq_reader_stmt(s,
 	                        "SELECT " INST_COLS INST_FROM
-	                        " WHERE i.id > (SELECT upto FROM durability"
-	                        " WHERE id = 1) ORDER BY i.id",
+	                        " WHERE i.id > (SELECT durable_upto FROM"
+	                        " totals WHERE id = 1) ORDER BY i.id",
 	                        &c, &st, err);
 	if (r != PC_OK)
 		return r;

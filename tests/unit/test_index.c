@@ -1252,7 +1252,8 @@ static void persistence_and_migrations(void **state)
 	 * below the mark (version 1 synced each one). */
 	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db,
-	                              "DROP TABLE durability;"
+	                              "ALTER TABLE totals DROP COLUMN"
+	                              " durable_upto;"
 	                              "PRAGMA user_version = 1",
 	                              NULL, NULL, NULL),
 	                 SQLITE_OK);

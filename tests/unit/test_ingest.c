@@ -1044,7 +1044,7 @@ static void test_sweep_recheck(void **state)
 		free(p);
 	}
 	assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, "UPDATE durability SET upto = 0",
+	assert_int_equal(sqlite3_exec(db, "UPDATE totals SET durable_upto = 0",
 	                              NULL, NULL, NULL),
 	                 SQLITE_OK);
 	sqlite3_close(db);
