@@ -5,14 +5,16 @@
 # Sourced (never run) by tests/integration/test_*.sh:
 #   . "$SRC/tests/integration/lib.sh"
 # after PACSD is set. Uses bash; defines the globals pass, fail, PY (unless
-# already set), PACSD_PIDS, and what start_pacsd, start_bg and make_work
-# set (below).
+# already set), PACSD_PIDS, and what start_pacsd, start_bg, make_work and
+# add_summary set (below).
 #
 # Helpers: ok, bad, bad_out, check, add_counts, summary, finish (counters);
-# require_tools, require_py, pydicom_files (what a test needs); make_work,
-# remove_work (scratch folder and EXIT trap); track_pid, kill_tracked,
-# start_bg, wait_port, free_port, start_pacsd, stop_pacsd (processes);
-# sanitizer_report (server logs).
+# run_py, add_summary (sub-checkers' counts); require_tools, require_py,
+# pydicom_files (what a test needs); make_work, remove_work (scratch folder
+# and EXIT trap); track_pid, kill_tracked, kill_now, start_bg, wait_port,
+# free_port, start_pacsd, start_named, stop_pacsd, stop_checked
+# (processes); sanitizer_report, sanitizer_check, sanitizer_clean (server
+# logs).
 
 PY=${PY:-/usr/bin/python3} # Debian's python, which has pydicom
 
@@ -53,6 +55,35 @@ check() {
 add_counts() {
 	pass=$((pass + $1))
 	fail=$((fail + $2))
+}
+# run_py NAME SCRIPT ARGS...: runs the python checker SCRIPT, which ends
+# with a line "PY_RESULT P F", and adds its counts; prints its lines other
+# than "ok ..." (failures, listings), then NAME's counts. One failure when
+# no PY_RESULT line came. Output kept in $WORK/py.NAME.out (make_work first).
+run_py() {
+	local name=$1 out="$WORK/py.$1.out" p f
+	shift
+	"$PY" "$@" >"$out" 2>&1
+	grep -v '^PY_RESULT' "$out" | grep -v '^ok ' || true
+	read -r p f < <(awk '/^PY_RESULT/ {print $2, $3}' "$out")
+	if [ -z "${p:-}" ]; then
+		bad "$name did not finish"
+		tail -5 "$out"
+		return
+	fi
+	add_counts "$p" "$f"
+	echo "     ($name: $p passed, $f failed)"
+}
+# add_summary TEXT: adds the counts of the last "N passed, M failed" line of
+# TEXT (what a sub-checker printed) and sets SUB_FAIL to its M; returns 1,
+# adding nothing, when TEXT has no such line. Not in a subshell.
+add_summary() {
+	local line p f
+	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' <<<"$1" | tail -n 1)
+	[ -n "$line" ] || return 1
+	read -r p _ f _ <<<"$line"
+	add_counts "$p" "$f"
+	SUB_FAIL=$f
 }
 # summary: prints the "N passed, M failed" line ctest's log ends with;
 # returns non-zero when something failed.
@@ -133,6 +164,19 @@ kill_tracked() {
 	done
 }
 
+# kill_now PID...: SIGKILL to each PID still running (empty ones skipped),
+# then reaps it. For EXIT traps, where a server or client left running by a
+# failed check must not hold up the exit.
+kill_now() {
+	local p
+	for p in "$@"; do
+		if [ -n "$p" ] && kill -0 "$p" 2>/dev/null; then
+			kill -KILL "$p" 2>/dev/null
+			wait "$p" 2>/dev/null
+		fi
+	done
+}
+
 # start_bg LOG CMD...: runs CMD (a peer: storescp, dcmqrscp...) in the
 # background, stdout and stderr to LOG (truncated); sets BG_PID (tracked).
 start_bg() {
@@ -200,6 +244,15 @@ start_pacsd() {
 	return 1
 }
 
+# start_named NAME [extra serve flags...]: start_pacsd with data dir
+# $WORK/NAME/data and log $WORK/NAME/log (make_work first).
+start_named() {
+	local name=$1
+	shift
+	mkdir -p "$WORK/$name"
+	start_pacsd "$WORK/$name/data" "$WORK/$name/log" "$@"
+}
+
 # stop_pacsd PID [SECONDS]: SIGTERM, then waits up to SECONDS (default 10)
 # for the exit; returns the server's exit status, or 124 (after SIGKILL)
 # when it was still running.
@@ -218,6 +271,23 @@ stop_pacsd() {
 	wait "$p"
 }
 
+# stop_checked LABEL PID LOG [SECONDS]: stop_pacsd PID SECONDS (default 10)
+# as one check, passed when the server exits 0 on SIGTERM in time; on
+# another exit status the tail of LOG is printed.
+stop_checked() {
+	local label=$1 rc
+	stop_pacsd "$2" "${4:-10}"
+	rc=$?
+	if [ "$rc" -eq 0 ]; then
+		ok "$label: clean exit on SIGTERM"
+	elif [ "$rc" -eq 124 ]; then
+		bad "$label: still running ${4:-10} s after SIGTERM"
+	else
+		bad "$label: exit status $rc after SIGTERM"
+		tail -n 20 "$3"
+	fi
+}
+
 # sanitizer_report LOG: true (and prints it) when LOG holds an ASan, LSan or
 # UBSan report.
 sanitizer_report() {
@@ -226,4 +296,20 @@ sanitizer_report() {
 		return 0
 	fi
 	return 1
+}
+# sanitizer_check LABEL LOG: one failure when LOG holds a sanitizer report
+# (printed); counts nothing when it holds none.
+sanitizer_check() {
+	if sanitizer_report "$2"; then
+		bad "$1: sanitizer report in $(basename "$2")"
+	fi
+}
+# sanitizer_clean LABEL LOG: one check, passed when LOG holds no sanitizer
+# report (sanitizer_check that counts the clean case too).
+sanitizer_clean() {
+	if sanitizer_report "$2"; then
+		bad "$1: sanitizer report in $(basename "$2")"
+	else
+		ok "$1: no sanitizer report in $(basename "$2")"
+	fi
 }

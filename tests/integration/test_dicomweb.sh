@@ -17,82 +17,28 @@ HERE="$SRC/tests/integration/dicomweb"
 . "$SRC/tests/integration/lib.sh"
 require_tools test_dicomweb "$PY" curl
 
-work=$(mktemp -d)
-cleanup() {
-	kill_tracked
-	rm -rf "$work"
-}
-trap cleanup EXIT
+make_work dicomweb
 
-# start NAME [extra flags...]: sets $base and $pid.
-start() {
-	local name=$1
-	shift
-	mkdir -p "$work/$name"
-	start_pacsd "$work/$name/data" "$work/$name/log" "$@" || return 1
-	pid=$PACSD_PID
-	base=$BASE
-}
-
-# run_py ARGS...: runs the checker and adds its counts.
-run_py() {
-	local out="$work/py.out" p f
-	"$PY" "$HERE/check_dicomweb.py" "$@" >"$out" 2>&1
-	grep -v '^PY_RESULT' "$out" | grep -v '^ok ' || true
-	read -r p f < <(awk '/^PY_RESULT/ {print $2, $3}' "$out")
-	if [ -z "${p:-}" ]; then
-		bad "check_dicomweb.py $1 did not finish"
-		tail -5 "$out"
-		return
-	fi
-	add_counts "$p" "$f"
-}
-
-# stop NAME PID: SIGTERM, must exit 0 within 10 s.
-stop() {
-	local name=$1 rc
-	stop_pacsd "$2"
-	rc=$?
-	if [ "$rc" -eq 0 ]; then
-		ok "$name server stopped cleanly"
-	elif [ "$rc" -eq 124 ]; then
-		bad "$name server did not stop on SIGTERM"
-	else
-		bad "$name server exited with status $rc"
-		tail -20 "$work/$name/log"
-	fi
-}
-
-# sanitizer_clean NAME: no ASan/UBSan/LSan report in the server's log.
-sanitizer_clean() {
-	if sanitizer_report "$work/$1/log"; then
-		bad "sanitizer report in the $1 server log"
-	else
-		ok "no sanitizer report ($1)"
-	fi
-}
-
-if start main; then
+if start_named main; then
 	ok "server started"
-	main_pid=$pid
-	run_py main "$base" "$work/main/data" "$work"
+	main_pid=$PACSD_PID
+	run_py main "$HERE/check_dicomweb.py" main "$BASE" "$WORK/main/data" "$WORK"
 	# stow.py, the command-line helper, on one corpus file.
-	out=$("$PY" "$HERE/stow.py" "$base" \
-		"$("$PY" -c 'import os, pydicom.data as d; print(os.path.join(os.path.dirname(d.__file__), "test_files", "CT_small.dcm"))')")
+	out=$("$PY" "$HERE/stow.py" "$BASE" "$(pydicom_files)/CT_small.dcm")
 	case $out in
 	*'"status": 200'*'00081199'*) ok "stow.py stores a file" ;;
 	*) bad "stow.py: $out" ;;
 	esac
-	stop main "$main_pid"
-	sanitizer_clean main
+	stop_checked "main server" "$main_pid" "$WORK/main/log"
+	sanitizer_clean "main server" "$WORK/main/log"
 else
 	bad "server did not start"
 fi
 
-if start maxres --qido-max-results 2 --max-body 1M; then
-	run_py maxresults "$base" "$work"
-	stop maxres "$pid"
-	sanitizer_clean maxres
+if start_named maxres --qido-max-results 2 --max-body 1M; then
+	run_py maxresults "$HERE/check_dicomweb.py" maxresults "$BASE" "$WORK"
+	stop_checked "maxres server" "$PACSD_PID" "$WORK/maxres/log"
+	sanitizer_clean "maxres server" "$WORK/maxres/log"
 else
 	bad "server with --qido-max-results did not start"
 fi

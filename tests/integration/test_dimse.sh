@@ -25,90 +25,24 @@ HERE="$SRC/tests/integration/dimse"
 . "$SRC/tests/integration/lib.sh"
 require_tools test_dimse "$PY" curl echoscu storescu findscu
 
-work=$(mktemp -d)
-pids=()
-cleanup() {
-	local p
-	for p in "${pids[@]}"; do
-		kill "$p" 2>/dev/null && wait "$p" 2>/dev/null
-	done
-	kill_tracked
-	if [ -n "${KEEP_WORK:-}" ]; then
-		echo "kept $work"
-	else
-		rm -rf "$work"
-	fi
-}
-trap cleanup EXIT
-
-# start NAME [extra flags...]: sets $base, $dport (DICOM port) and $pid;
-# ready once both /health and C-ECHO answer.
-start() {
-	local name=$1
-	shift
-	mkdir -p "$work/$name"
-	PACSD_WAIT_DICOM=1 start_pacsd "$work/$name/data" "$work/$name/log" "$@" || return 1
-	pid=$PACSD_PID
-	dport=$DICOM_PORT
-	base=$BASE
-}
-
-# stop NAME PID: SIGTERM, must exit 0 within 10 s.
-stop() {
-	local name=$1 rc
-	stop_pacsd "$2"
-	rc=$?
-	if [ "$rc" -eq 0 ]; then
-		ok "$name server stopped cleanly"
-	elif [ "$rc" -eq 124 ]; then
-		bad "$name server did not stop on SIGTERM"
-	else
-		bad "$name server exited with status $rc"
-		tail -20 "$work/$name/log"
-	fi
-}
-
-# sanitizer_clean NAME: no ASan/UBSan/LSan report in the server's log.
-sanitizer_clean() {
-	if sanitizer_report "$work/$1/log"; then
-		bad "sanitizer report in the $1 server log"
-	else
-		ok "no sanitizer report ($1)"
-	fi
-}
-
-# run_py NAME SCRIPT ARGS...: runs a checker and adds its counts; prints
-# its non-"ok" lines (failures, listings).
-run_py() {
-	local name=$1 out="$work/py.$1.out" p f
-	shift
-	"$PY" "$@" >"$out" 2>&1
-	grep -v '^PY_RESULT' "$out" | grep -v '^ok ' || true
-	read -r p f < <(awk '/^PY_RESULT/ {print $2, $3}' "$out")
-	if [ -z "${p:-}" ]; then
-		bad "$name did not finish"
-		tail -5 "$out"
-		return
-	fi
-	add_counts "$p" "$f"
-	echo "     ($name: $p passed, $f failed)"
-}
+make_work dimse
 
 # alive: the server still runs and still answers C-ECHO.
 alive() {
-	if kill -0 "$pid" 2>/dev/null && echoscu -to 10 -aec PACSD 127.0.0.1 "$dport" 2>/dev/null; then
+	if kill -0 "$main_pid" 2>/dev/null && echoscu -to 10 -aec PACSD 127.0.0.1 "$dport" 2>/dev/null; then
 		ok "server still answers C-ECHO $*"
 	else
 		bad "server does not answer C-ECHO $*"
 	fi
 }
 
-if ! start main; then
+if ! PACSD_WAIT_DICOM=1 start_named main; then
 	bad "server did not start"
 	finish
 fi
 ok "server started"
-main_pid=$pid
+main_pid=$PACSD_PID
+dport=$DICOM_PORT
 
 # ---- C-ECHO -------------------------------------------------------------------
 if out=$(echoscu -v -aec PACSD 127.0.0.1 "$dport" 2>&1) &&
@@ -125,25 +59,25 @@ if out=$(echoscu -v -aec NOT_PACSD -aet SOMEONE 127.0.0.1 "$dport" 2>&1) &&
 else
 	bad "echoscu -aec NOT_PACSD: $out"
 fi
-if grep -q 'to "NOT_PACSD"' "$work/main/log"; then
+if grep -q 'to "NOT_PACSD"' "$WORK/main/log"; then
 	ok "the log names the calling and called AE titles"
 else
 	bad "no log line for the association to NOT_PACSD"
 fi
 
 # ---- C-STORE of the corpus --------------------------------------------------------
-mkdir -p "$work/corpus" "$work/wire"
-"$PY" "$HERE/corpus.py" "$work/corpus"
-"$PY" "$HERE/wiretap.py" "$dport" "$work/wire" &
+mkdir -p "$WORK/corpus" "$WORK/wire"
+"$PY" "$HERE/corpus.py" "$WORK/corpus"
+"$PY" "$HERE/wiretap.py" "$dport" "$WORK/wire" &
 tap_pid=$!
-pids+=("$tap_pid")
+track_pid "$tap_pid"
 for _ in $(seq 50); do
-	[ -s "$work/wire/port" ] && break
+	[ -s "$WORK/wire/port" ] && break
 	sleep 0.1
 done
-tport=$(cat "$work/wire/port" 2>/dev/null)
-: >"$work/runs"
-nconn() { find "$work/wire" -name 'conn-*.c2s' | wc -l; }
+tport=$(cat "$WORK/wire/port" 2>/dev/null)
+: >"$WORK/runs"
+nconn() { find "$WORK/wire" -name 'conn-*.c2s' | wc -l; }
 # Two passes over the corpus: as is (many files share a SOP Instance UID
 # with another file of other bytes, e.g. MR_small in 8 transfer syntaxes:
 # the first stored wins, the others get 0x0111), then with +II (storescu
@@ -152,17 +86,17 @@ nconn() { find "$work/wire" -name 'conn-*.c2s' | wc -l; }
 for pass_ in plain invent; do
 	extra=()
 	[ "$pass_" = invent ] && extra=(+II)
-	for g in $(cut -f1 "$work/corpus/groups.tsv" | sort -u); do
-		flag=$(awk -F'\t' -v g="$g" '$1 == g {print $2; exit}' "$work/corpus/groups.tsv")
-		awk -F'\t' -v g="$g" '$1 == g {print $3}' "$work/corpus/groups.tsv" >"$work/corpus/$g.list"
-		log=$work/corpus/$g.$pass_.log
+	for g in $(cut -f1 "$WORK/corpus/groups.tsv" | sort -u); do
+		flag=$(awk -F'\t' -v g="$g" '$1 == g {print $2; exit}' "$WORK/corpus/groups.tsv")
+		awk -F'\t' -v g="$g" '$1 == g {print $3}' "$WORK/corpus/groups.tsv" >"$WORK/corpus/$g.list"
+		log=$WORK/corpus/$g.$pass_.log
 		before=$(nconn)
 		# -R: propose only the SOP classes of the files (the default list
 		# lacks some, e.g. Segmentation); -nh: go on after a refusal.
-		xargs -a "$work/corpus/$g.list" -d '\n' storescu -v -R -nh "$flag" "${extra[@]}" \
+		xargs -a "$WORK/corpus/$g.list" -d '\n' storescu -v -R -nh "$flag" "${extra[@]}" \
 			-aec PACSD 127.0.0.1 "$tport" >"$log" 2>&1
-		echo "$log $((before + 1)) $(nconn)" >>"$work/runs"
-		n=$(wc -l <"$work/corpus/$g.list")
+		echo "$log $((before + 1)) $(nconn)" >>"$WORK/runs"
+		n=$(wc -l <"$WORK/corpus/$g.list")
 		s=$(grep -c 'Received Store Response (Success)' "$log")
 		echo "     storescu $flag ${extra[*]}: $g: $n files, $s stored"
 	done
@@ -170,14 +104,14 @@ done
 kill "$tap_pid" 2>/dev/null
 wait "$tap_pid" 2>/dev/null
 echo "     files storescu would not send (its own checks):"
-grep -h -E '^(W: missing SOP|E: No presentation context|E: Bad DICOM file)' "$work"/corpus/*.plain.log |
+grep -h -E '^(W: missing SOP|E: No presentation context|E: Bad DICOM file)' "$WORK"/corpus/*.plain.log |
 	sed 's/^/       /'
-grep -h '' "$work/corpus/skipped.tsv" | sed 's/^/       not DICOM, not sent: /'
-run_py store "$HERE/check_store.py" "$work/wire" "$work/runs" "$base" "$work/main/data" "$work/stored"
+grep -h '' "$WORK/corpus/skipped.tsv" | sed 's/^/       not DICOM, not sent: /'
+run_py store "$HERE/check_store.py" "$WORK/wire" "$WORK/runs" "$BASE" "$WORK/main/data" "$WORK/stored"
 alive "after the corpus"
 
 # ---- C-STORE repeats --------------------------------------------------------------
-ct=$("$PY" -c 'import pydicom.data as d, os; print(os.path.join(os.path.dirname(d.__file__), "test_files", "CT_small.dcm"))')
+ct="$(pydicom_files)/CT_small.dcm"
 for i in 1 2; do
 	if out=$(storescu -v -aec PACSD 127.0.0.1 "$dport" "$ct" 2>&1) &&
 		grep -q 'Received Store Response (Success)' <<<"$out"; then
@@ -187,20 +121,20 @@ for i in 1 2; do
 	fi
 done
 # Other bytes under CT_small's SOP Instance UID.
-"$PY" - "$ct" "$work/ct_changed.dcm" <<-'EOF'
+"$PY" - "$ct" "$WORK/ct_changed.dcm" <<-'EOF'
 	import sys, pydicom
 	ds = pydicom.dcmread(sys.argv[1])
 	ds.PatientName = "Changed^Patient"
 	ds.save_as(sys.argv[2], write_like_original=True)
 	EOF
-out=$(storescu -v -aec PACSD 127.0.0.1 "$dport" "$work/ct_changed.dcm" 2>&1)
+out=$(storescu -v -aec PACSD 127.0.0.1 "$dport" "$WORK/ct_changed.dcm" 2>&1)
 if grep -q 'Received Store Response (Unknown Status: 0x111)' <<<"$out"; then
 	ok "storescu of other bytes under a stored SOP Instance UID: 0x0111"
 else
 	bad "re-used SOP Instance UID: $(grep -i 'response\|error' <<<"$out")"
 fi
 # The stored instance is still the original.
-if out=$(curl -sf "$base/dicom-web/instances?SOPInstanceUID=$("$PY" -c 'import sys, pydicom; print(pydicom.dcmread(sys.argv[1]).SOPInstanceUID)' "$ct")&includefield=PatientName") &&
+if out=$(curl -sf "$BASE/dicom-web/instances?SOPInstanceUID=$("$PY" -c 'import sys, pydicom; print(pydicom.dcmread(sys.argv[1]).SOPInstanceUID)' "$ct")&includefield=PatientName") &&
 	! grep -q Changed <<<"$out" && grep -q 00100010 <<<"$out"; then
 	ok "after the 0x0111 the stored instance is the first one"
 else
@@ -208,28 +142,28 @@ else
 fi
 
 # ---- C-FIND -------------------------------------------------------------------------
-"$PY" "$HERE/check_find.py" make "$work/synthetic"
-nsyn=$(find "$work/synthetic" -name '*.dcm' | wc -l)
-out=$(storescu -v -aec PACSD -nh +sd 127.0.0.1 "$dport" "$work/synthetic" 2>&1)
+"$PY" "$HERE/check_find.py" make "$WORK/synthetic"
+nsyn=$(find "$WORK/synthetic" -name '*.dcm' | wc -l)
+out=$(storescu -v -aec PACSD -nh +sd 127.0.0.1 "$dport" "$WORK/synthetic" 2>&1)
 if [ "$(grep -c 'Received Store Response (Success)' <<<"$out")" = "$nsyn" ]; then
 	ok "storescu +sd of $nsyn synthetic instances: all Success"
 else
 	bad "storescu of the synthetic set: $(grep -v 'Success\|Sending\|XMIT\|Converting' <<<"$out" | head -5)"
 fi
-run_py find "$HERE/check_find.py" run "$dport" "$work/find" "$work/stored" "$work/synthetic"
+run_py find "$HERE/check_find.py" run "$dport" "$WORK/find" "$WORK/stored" "$WORK/synthetic"
 alive "after the C-FIND checks"
 
 # ---- raw C-STORE refusals (after C-FIND: these instances are in no file) -----------
-run_py rawstore "$HERE/abuse.py" store "$dport" "$base"
+run_py rawstore "$HERE/abuse.py" store "$dport" "$BASE"
 
 # ---- abuse ------------------------------------------------------------------------------
-run_py abuse "$HERE/abuse.py" abuse "$dport" "$pid"
+run_py abuse "$HERE/abuse.py" abuse "$dport" "$main_pid"
 alive "after the abuse"
-if grep -qE '\b(error|fatal)\b' "$work/main/log"; then
+if grep -qE '\b(error|fatal)\b' "$WORK/main/log"; then
 	echo "     server errors logged:"
-	grep -E '\b(error|fatal)\b' "$work/main/log" | head -10 | sed 's/^/       /'
+	grep -E '\b(error|fatal)\b' "$WORK/main/log" | head -10 | sed 's/^/       /'
 fi
-stop main "$main_pid"
-sanitizer_clean main
+stop_checked "main server" "$main_pid" "$WORK/main/log"
+sanitizer_clean "main server" "$WORK/main/log"
 
 summary

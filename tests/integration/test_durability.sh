@@ -23,60 +23,33 @@ HERE="$SRC/tests/integration/durability"
 CYCLES=3
 . "$SRC/tests/integration/lib.sh"
 
-work=$(mktemp -d /tmp/pacsd-durability.XXXXXX)
-data="$work/data"
+require_tools test_durability "$PY" curl
+require_py test_durability pydicom
+
+make_work durability
+data="$WORK/data"
 server_pid=
 load_pid=
 cleanup() {
-	local p
-	for p in "$load_pid" "$server_pid"; do
-		if [ -n "$p" ] && kill -0 "$p" 2>/dev/null; then
-			kill -KILL "$p" 2>/dev/null
-			wait "$p" 2>/dev/null
-		fi
-	done
-	kill_tracked
-	rm -rf "$work"
+	kill_now "$load_pid" "$server_pid"
+	remove_work
 }
 trap cleanup EXIT
-
-for tool in "$PY" curl; do
-	if ! command -v "$tool" >/dev/null; then
-		bad "tool: $tool is missing"
-		finish
-	fi
-done
-if ! "$PY" -c 'import pydicom' 2>/dev/null; then
-	bad "tool: pydicom is missing from $PY"
-	finish
-fi
 
 # Starts the server on fresh ports and waits for /health; sets server_pid
 # and base. Returns 1 when it does not come up within 30 s.
 start_server() {
-	PACSD_START_S=30 start_pacsd "$data" "$work/server.$1.log" || return 1
+	PACSD_START_S=30 start_pacsd "$data" "$WORK/server.$1.log" || return 1
 	server_pid=$PACSD_PID
 	base=$BASE
 }
 
 # Runs verify.py and adds its counts to ours.
 verify() {
-	local label=$1 out summary vp vf
-	out=$("$PY" "$HERE/verify.py" "$base" "$data" "$work" "$label" 2>&1)
+	local label=$1 out
+	out=$("$PY" "$HERE/verify.py" "$base" "$data" "$WORK" "$label" 2>&1)
 	echo "$out"
-	summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' <<<"$out" | tail -n 1)
-	if [ -z "$summary" ]; then
-		bad "$label: verify.py ended without a summary"
-		return
-	fi
-	read -r vp _ vf _ <<<"$summary"
-	add_counts "$vp" "$vf"
-}
-
-sanitizer_check() {
-	if sanitizer_report "$1"; then
-		bad "sanitizer report in $(basename "$1")"
-	fi
+	add_summary "$out" || bad "$label: verify.py ended without a summary"
 }
 
 if ! start_server 0; then
@@ -90,7 +63,7 @@ if [ "${PACSD_SYNC_EACH:-false}" = true ]; then
 else
 	want="durability: one syncfs per group"
 fi
-if grep -q "$want" "$work/server.0.log"; then
+if grep -q "$want" "$WORK/server.0.log"; then
 	ok "server runs with \"$want\""
 else
 	bad "server log does not say \"$want\""
@@ -98,10 +71,10 @@ fi
 
 for cycle in $(seq 1 "$CYCLES"); do
 	# The load runs until the server is gone (or 30 s, a safety net).
-	"$PY" "$HERE/load.py" "$base" "$work" "$cycle" 30 >"$work/load.$cycle.log" 2>&1 &
+	"$PY" "$HERE/load.py" "$base" "$WORK" "$cycle" 30 >"$WORK/load.$cycle.log" 2>&1 &
 	load_pid=$!
 	for _ in $(seq 1 100); do
-		[ -e "$work/ready.$cycle" ] && break
+		[ -e "$WORK/ready.$cycle" ] && break
 		kill -0 "$load_pid" 2>/dev/null || break
 		sleep 0.1
 	done
@@ -110,14 +83,13 @@ for cycle in $(seq 1 "$CYCLES"); do
 	if ! kill -0 "$server_pid" 2>/dev/null; then
 		wait "$server_pid"
 		bad "cycle $cycle: the server died by itself under load (exit status $?)"
-		tail -n 30 "$work/server.$((cycle - 1)).log"
+		tail -n 30 "$WORK/server.$((cycle - 1)).log"
 		server_pid=
 		finish
 	fi
-	kill -KILL "$server_pid"
-	wait "$server_pid" 2>/dev/null
+	kill_now "$server_pid"
 	server_pid=
-	sanitizer_check "$work/server.$((cycle - 1)).log"
+	sanitizer_check server "$WORK/server.$((cycle - 1)).log"
 	# The client notices the dead server at its next connect.
 	for _ in $(seq 1 300); do
 		kill -0 "$load_pid" 2>/dev/null || break
@@ -130,7 +102,7 @@ for cycle in $(seq 1 "$CYCLES"); do
 	wait "$load_pid"
 	load_rc=$?
 	load_pid=
-	cat "$work/load.$cycle.log"
+	cat "$WORK/load.$cycle.log"
 	if [ "$load_rc" -ne 0 ]; then
 		bad "cycle $cycle: load.py exited $load_rc"
 	fi
@@ -146,8 +118,8 @@ done
 
 # At least one kill must have cut an upload, or the test proved less than
 # it claims (the large uploads take seconds each, so this should hold).
-cut=$(sed -nE 's/.* ([0-9]+) interrupted.*/\1/p' "$work"/load.*.log | awk '{ s += $1 } END { print s + 0 }')
-cut_large=$(sed -nE 's/.* interrupted \(([0-9]+) large\).*/\1/p' "$work"/load.*.log | awk '{ s += $1 } END { print s + 0 }')
+cut=$(sed -nE 's/.* ([0-9]+) interrupted.*/\1/p' "$WORK"/load.*.log | awk '{ s += $1 } END { print s + 0 }')
+cut_large=$(sed -nE 's/.* interrupted \(([0-9]+) large\).*/\1/p' "$WORK"/load.*.log | awk '{ s += $1 } END { print s + 0 }')
 if [ "${cut:-0}" -gt 0 ]; then
 	ok "$cut uploads were in flight at a kill ($cut_large large)"
 else
@@ -155,16 +127,7 @@ else
 fi
 
 # Clean stop of the last server.
-stop_pacsd "$server_pid" 15
-rc=$?
+stop_checked server "$server_pid" "$WORK/server.$CYCLES.log" 15
 server_pid=
-if [ "$rc" -eq 124 ]; then
-	bad "server: still running 15 s after SIGTERM"
-elif [ "$rc" -eq 0 ]; then
-	ok "server: clean exit on SIGTERM"
-else
-	tail -n 20 "$work/server.$CYCLES.log"
-	bad "server: exit status $rc after SIGTERM"
-fi
-sanitizer_check "$work/server.$CYCLES.log"
+sanitizer_check server "$WORK/server.$CYCLES.log"
 finish

@@ -27,27 +27,18 @@ SRC=${PACSD_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 NODE_SRC="$SRC/tests/integration/node"
 . "$SRC/tests/integration/lib.sh"
 
-work=$(mktemp -d /tmp/pacsd-node.XXXXXX)
+require_tools test_node_client node npm "$PY" curl
+
+make_work node
 server_pid=
 cleanup() {
-	if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
-		kill -KILL "$server_pid" 2>/dev/null
-		wait "$server_pid" 2>/dev/null
-	fi
-	kill_tracked
-	rm -rf "$work"
+	kill_now "$server_pid"
+	remove_work
 }
 trap cleanup EXIT
 
-for tool in node npm "$PY" curl; do
-	if ! command -v "$tool" >/dev/null; then
-		bad "tool: $tool is missing"
-		finish
-	fi
-done
-
 # ---- npm packages, cached per lockfile -------------------------------------
-cache=${PACSD_BUILD_DIR:-$work}/node-itests
+cache=${PACSD_BUILD_DIR:-$WORK}/node-itests
 stamp="$cache/lock.sha256"
 want_sum=$(sha256sum "$NODE_SRC/package-lock.json" | cut -d' ' -f1)
 if [ ! -d "$cache/node_modules" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want_sum" ]; then
@@ -56,11 +47,11 @@ if [ ! -d "$cache/node_modules" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want_s
 	cp "$NODE_SRC/package.json" "$NODE_SRC/package-lock.json" "$cache/"
 	# --ignore-scripts: core-js-pure's postinstall only prints a banner.
 	if timeout 600 npm ci --prefix "$cache" --no-audit --no-fund --ignore-scripts \
-		>"$work/npm.log" 2>&1; then
+		>"$WORK/npm.log" 2>&1; then
 		echo "$want_sum" >"$stamp"
 		ok "npm ci"
 	else
-		cat "$work/npm.log"
+		cat "$WORK/npm.log"
 		bad "npm ci --prefix $cache failed (is the npm registry reachable?)"
 		rm -rf "$cache"
 		finish
@@ -74,7 +65,7 @@ export NODE_PATH="$cache/node_modules"
 # MR_small_jpeg_ls_lossless.dcm has MR_small's SOP Instance UID with other
 # bytes: stored as is it must be refused; a copy with a new SOP Instance UID
 # (same study and series) is stored, so the MR series holds two instances.
-if ! "$PY" - "$work" >"$work/manifest.log" 2>&1 <<'EOF'; then
+if ! "$PY" - "$WORK" >"$WORK/manifest.log" 2>&1 <<'EOF'; then
 import hashlib, json, os, sys
 import pydicom
 from pydicom.uid import generate_uid
@@ -143,14 +134,14 @@ for name, path, store in files:
 json.dump({'files': out, 'conflict': conflict},
           open(os.path.join(work, 'manifest.json'), 'w'), indent=1)
 EOF
-	cat "$work/manifest.log"
+	cat "$WORK/manifest.log"
 	bad "manifest: pydicom could not prepare the test files"
 	finish
 fi
-ok "manifest of $(grep -c '"name"' "$work/manifest.json") files"
+ok "manifest of $(grep -c '"name"' "$WORK/manifest.json") files"
 
 # ---- server ----------------------------------------------------------------
-if ! start_pacsd "$work/data" "$work/server.log"; then
+if ! start_pacsd "$WORK/data" "$WORK/server.log"; then
 	bad "server: pacsd serve did not answer /health within 20 s"
 	finish
 fi
@@ -159,42 +150,25 @@ base=$BASE
 ok "server up on $base"
 
 # ---- the client ------------------------------------------------------------
-node "$NODE_SRC/client.js" "$base" "$work/manifest.json" >"$work/client.log" 2>&1
+node "$NODE_SRC/client.js" "$base" "$WORK/manifest.json" >"$WORK/client.log" 2>&1
 client_rc=$?
-cat "$work/client.log"
-summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$work/client.log" | tail -n 1)
-if [ -z "$summary" ]; then
+cat "$WORK/client.log"
+if ! add_summary "$(cat "$WORK/client.log")"; then
 	bad "client: node exited $client_rc without a summary"
-else
-	read -r cp _ cf _ <<<"$summary"
-	add_counts "$cp" "$cf"
-	if [ "$client_rc" -ne 0 ] && [ "$cf" -eq 0 ]; then
-		bad "client: node exited $client_rc"
-	fi
+elif [ "$client_rc" -ne 0 ] && [ "$SUB_FAIL" -eq 0 ]; then
+	bad "client: node exited $client_rc"
 fi
 
 # ---- clean stop ------------------------------------------------------------
 if kill -0 "$server_pid" 2>/dev/null; then
-	stop_pacsd "$server_pid" 10
-	rc=$?
-	server_pid_was=$server_pid
+	stop_checked server "$server_pid" "$WORK/server.log" 10
 	server_pid=
-	if [ "$rc" -eq 124 ]; then
-		bad "server: still running 10 s after SIGTERM (pid $server_pid_was)"
-	elif [ "$rc" -eq 0 ]; then
-		ok "server: clean exit on SIGTERM"
-	else
-		tail -n 30 "$work/server.log"
-		bad "server: exit status $rc after SIGTERM"
-	fi
 else
 	wait "$server_pid"
 	rc=$?
 	server_pid=
-	tail -n 30 "$work/server.log"
+	tail -n 30 "$WORK/server.log"
 	bad "server: died during the test (exit status $rc)"
 fi
-if sanitizer_report "$work/server.log"; then
-	bad "server: sanitizer report in the server log"
-fi
+sanitizer_check server "$WORK/server.log"
 finish
