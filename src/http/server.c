@@ -7,8 +7,8 @@
  *
  * Threading. MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION
  * | MHD_USE_POLL: one thread accepts, each connection gets its own thread
- * for its whole life. Handlers block: an upload fsyncs its blob and waits
- * for the SQLite writer, a render decodes a frame. In MHD's thread-pool
+ * for its whole life. Handlers block: an upload waits for its sync and
+ * the SQLite writer, a render decodes a frame. In MHD's thread-pool
  * mode every pool thread multiplexes many connections, so one blocked
  * handler stalls the unrelated connections that happen to share its thread;
  * with a thread per connection a slow request delays nobody but its own
