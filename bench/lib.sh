@@ -5,7 +5,26 @@
 # python3), `server_pid` (the server being measured, or empty), `servers`
 # (the servers measured, "pacsd orthanc"), the array `rows` (table rows
 # "metric|label|op|target", op one of >= <= info) and a function
-# `value SERVER METRIC` printing one figure.
+# `value SERVER METRIC` printing one figure; `pacsd` (the binary) for
+# require_inputs.
+
+# require_inputs ITEM...: exits 1 unless every ITEM is there (a path when
+# it holds a '/', else a command on PATH), and $pacsd is executable when
+# pacsd is among the servers measured.
+require_inputs() {
+	local x
+	for x in "$@"; do
+		if { [[ $x == */* ]] && [ ! -e "$x" ]; } ||
+			{ [[ $x != */* ]] && ! command -v "$x" >/dev/null; }; then
+			echo "$bench: $x not found; run 'make build' first" >&2
+			exit 1
+		fi
+	done
+	if [[ " $servers " == *" pacsd "* ]] && [ ! -x "$pacsd" ]; then
+		echo "$bench: $pacsd not found; run 'make build' first" >&2
+		exit 1
+	fi
+}
 
 # A free TCP port on the loopback interface.
 free_port() {

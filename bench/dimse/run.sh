@@ -56,16 +56,7 @@ bench=bench/dimse
 . "$here/../lib.sh"
 
 bash "$root/scripts/deps.sh" bench
-for tool in storescu findscu /usr/sbin/Orthanc; do
-	if ! command -v "$tool" >/dev/null; then
-		echo "bench/dimse: $tool not found" >&2
-		exit 1
-	fi
-done
-if [[ " $servers " == *" pacsd "* ]] && [ ! -x "$pacsd" ]; then
-	echo "bench/dimse: $pacsd not found; run 'make build' first" >&2
-	exit 1
-fi
+require_inputs storescu findscu /usr/sbin/Orthanc
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/bench-dimse.XXXXXX")
 # Data directories live beside the build, on the same disk as bench/server

@@ -44,16 +44,7 @@ bench=bench/server
 plugin=/usr/share/orthanc/plugins/libOrthancDicomWeb.so
 
 bash "$root/scripts/deps.sh" bench
-for f in "$load" /usr/sbin/Orthanc "$plugin"; do
-	if [ ! -e "$f" ]; then
-		echo "bench/server: $f not found; run 'make build' first" >&2
-		exit 1
-	fi
-done
-if [[ " $servers " == *" pacsd "* ]] && [ ! -x "$pacsd" ]; then
-	echo "bench/server: $pacsd not found; run 'make build' first" >&2
-	exit 1
-fi
+require_inputs "$load" /usr/sbin/Orthanc "$plugin"
 
 # Both servers keep their data under one work directory, so they write to
 # the same filesystem.

@@ -373,13 +373,12 @@ out:
  * and a row whose blob is missing, short or different is deleted (it was
  * never acknowledged). Its blob, if any, is left for the orphan sweep.
  */
-static enum pc_status recheck(ingest *ig, size_t *dropped, struct pc_err *err)
+static enum pc_status recheck(ingest *ig, struct pc_err *err)
 {
 	struct recheck_ctx c = {NULL, 0, 0};
 	struct pc_err e;
 	enum pc_status st;
 
-	*dropped = 0;
 	st = idx_undurable_each(ig->index, recheck_add, &c, err);
 	if (st == PC_NOMEM)
 		pc_err_set(err, st, 0, "out of memory");
@@ -399,7 +398,6 @@ static enum pc_status recheck(ingest *ig, size_t *dropped, struct pc_err *err)
 			pc_err_set(err, st, 0, "%s", e.msg);
 			break;
 		}
-		(*dropped)++;
 		pc_log(PC_LOG_WARN,
 		       "ingest sweep: instance %s was cut off by a crash "
 		       "before it was acknowledged; its row is removed",
@@ -423,7 +421,7 @@ enum pc_status ingest_sweep(ingest *ig, size_t *temp_removed,
 	struct sweep_ctx c = {ig->index, NULL, 0, 0, err};
 	enum pc_status st, dst;
 	struct pc_err derr;
-	size_t removed = 0, dropped = 0, i;
+	size_t removed = 0, i;
 
 	if (temp_removed != NULL)
 		*temp_removed = 0;
@@ -432,7 +430,7 @@ enum pc_status ingest_sweep(ingest *ig, size_t *temp_removed,
 	st = blob_sweep_temp(ig->store, temp_removed, err);
 	if (st != PC_OK)
 		return st;
-	st = recheck(ig, &dropped, err);
+	st = recheck(ig, err);
 	if (st != PC_OK)
 		return st;
 	/* Orphans are collected during the walk and deleted after it, so the
