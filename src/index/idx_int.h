@@ -15,6 +15,16 @@
 #include <stdatomic.h>
 #include <sqlite3.h>
 
+/* ---- WAL write batching (walbuf.c) ---------------------------------- */
+
+/* The VFS name to open databases with once idx__walbuf_register() said
+ * SQLITE_OK: the default VFS, with each commit's WAL frames written by one
+ * pwrite(2) instead of two per page. */
+#define IDX_WALBUF_VFS "pacsd-walbuf"
+
+/* Registers that VFS once (thread-safe); SQLITE_OK or SQLite's error. */
+int idx__walbuf_register(void);
+
 /* ---- back-end vtable ------------------------------------------------- */
 
 /*

@@ -212,7 +212,9 @@ static struct sq_conn *conn_open(const char *path, bool writer,
 	}
 	if (writer)
 		flags |= SQLITE_OPEN_CREATE;
-	rc = sqlite3_open_v2(path, &c->db, flags, NULL);
+	rc = sqlite3_open_v2(path, &c->db, flags,
+	                     idx__walbuf_register() == SQLITE_OK ? IDX_WALBUF_VFS
+	                                                        : NULL);
 	if (rc != SQLITE_OK) {
 		pc_err_set(err, (rc & 0xFF) == SQLITE_NOMEM ? PC_NOMEM : PC_IO,
 		           0, "index: cannot open %s: %s", path,
