@@ -227,6 +227,99 @@ bool dcm__json_fmt_real(double v, bool single, char *out, size_t size)
 	return true;
 }
 
+/*
+ * The text dcm__json_fmt_real gives for the DS value s[0..n), written
+ * without going through a double when that is exact: a plain decimal
+ * ([+-] digits [. digits], no exponent) of at most 15 significant digits
+ * whose leading digit is at most 4 places right of the point and at most
+ * 14 left of it. Such a number reads back from "%.15g" unchanged (DBL_DIG),
+ * and that is the shortest form fmt_real looks for first, in fixed
+ * notation, without the zeros "%g" strips: so the answer is the input
+ * without its '+', leading zeros and trailing fraction zeros. Anything
+ * else (exponents, more digits, -0) is false: the caller takes the
+ * strtod path. `out` holds at least 24 bytes.
+ */
+bool dcm__json_ds_plain(const char *s, size_t n, char *out, size_t size)
+{
+	size_t i = 0, ib, ie, fb, fe, k, o = 0, sig;
+	bool neg = false;
+	int x;
+
+	if (size < 24)
+		return false;
+	if (i < n && (s[i] == '+' || s[i] == '-'))
+		neg = s[i++] == '-';
+	ib = i;
+	while (i < n && s[i] >= '0' && s[i] <= '9')
+		i++;
+	ie = fb = fe = i;
+	if (i < n && s[i] == '.') {
+		fb = ++i;
+		while (i < n && s[i] >= '0' && s[i] <= '9')
+			i++;
+		fe = i;
+	}
+	if (i != n || (ie == ib && fe == fb))
+		return false;
+	while (ib < ie && s[ib] == '0')
+		ib++;
+	while (fe > fb && s[fe - 1] == '0')
+		fe--;
+	if (ib < ie) {
+		sig = (ie - ib) + (fe - fb);
+		x = (int)(ie - ib) - 1;
+	} else {
+		for (k = fb; k < fe && s[k] == '0'; k++)
+			;
+		if (k == fe) { /* zero; "-0" keeps its sign the slow way */
+			if (neg)
+				return false;
+			memcpy(out, "0", 2);
+			return true;
+		}
+		sig = fe - k;
+		x = -(int)(k - fb) - 1;
+	}
+	if (sig > 15 || x < -4 || x >= 15)
+		return false;
+	if (neg)
+		out[o++] = '-';
+	if (ib == ie)
+		out[o++] = '0';
+	memcpy(out + o, s + ib, ie - ib);
+	o += ie - ib;
+	if (fe > fb) {
+		out[o++] = '.';
+		memcpy(out + o, s + fb, fe - fb);
+		o += fe - fb;
+	}
+	out[o] = '\0';
+	return true;
+}
+
+/* Appends `v` in decimal, with a '-' before it when `neg`: the integers
+ * of the writer, without printf's cost on every value. */
+static void put_digits(struct pc_buf *b, unsigned long long v, bool neg)
+{
+	char d[24];
+	size_t i = sizeof(d);
+
+	do {
+		d[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	if (neg)
+		d[--i] = '-';
+	pc_buf_append(b, d + i, sizeof(d) - i);
+}
+
+static void put_int(struct pc_buf *b, long long v)
+{
+	put_digits(b, v < 0 ? 0ULL - (unsigned long long)v
+	                    : (unsigned long long)v,
+	           v < 0);
+}
+
 /* Whether s[0..n) is a decimal number as PS3.5 6.2 allows for DS:
  * [+-] digits [. digits] [eE [+-] digits], digits on at least one side of
  * the point. strtod alone would also take "inf", "nan" and hex floats. */
@@ -432,6 +525,10 @@ static void put_text_number(struct pc_buf *b, enum dcm_vr vr, const char *s,
 	double d;
 	long long ll;
 
+	if (vr == DCM_VR_DS && dcm__json_ds_plain(s, n, num, sizeof(num))) {
+		pc_buf_puts(b, num);
+		return;
+	}
 	if (n >= sizeof(num) || !ds_syntax(s, n))
 		goto as_string;
 	memcpy(num, s, n);
@@ -441,7 +538,7 @@ static void put_text_number(struct pc_buf *b, enum dcm_vr vr, const char *s,
 		ll = strtoll(num, NULL, 10);
 		if (errno != 0)
 			goto as_string;
-		pc_buf_printf(b, "%lld", ll);
+		put_int(b, ll);
 		return;
 	}
 	d = strtod(num, NULL);
@@ -649,26 +746,22 @@ static void write_numbers(struct jw *w, const dcm_elem *e, enum dcm_vr vr,
 		value_sep(w, level, i);
 		switch (vr) {
 		case DCM_VR_US:
-			pc_buf_printf(w->out, "%u", (unsigned)rd16(p, be));
+			put_digits(w->out, rd16(p, be), false);
 			break;
 		case DCM_VR_SS:
-			pc_buf_printf(w->out, "%d", (int)(int16_t)rd16(p, be));
+			put_int(w->out, (int16_t)rd16(p, be));
 			break;
 		case DCM_VR_UL:
-			pc_buf_printf(w->out, "%lu",
-			              (unsigned long)rd32(p, be));
+			put_digits(w->out, rd32(p, be), false);
 			break;
 		case DCM_VR_SL:
-			pc_buf_printf(w->out, "%ld",
-			              (long)(int32_t)rd32(p, be));
+			put_int(w->out, (int32_t)rd32(p, be));
 			break;
 		case DCM_VR_UV:
-			pc_buf_printf(w->out, "%llu",
-			              (unsigned long long)rd64(p, be));
+			put_digits(w->out, rd64(p, be), false);
 			break;
 		case DCM_VR_SV:
-			pc_buf_printf(w->out, "%lld",
-			              (long long)(int64_t)rd64(p, be));
+			put_int(w->out, (int64_t)rd64(p, be));
 			break;
 		case DCM_VR_FL:
 			u32 = rd32(p, be);

@@ -24,4 +24,11 @@ enum pc_status dcm__base64_decode(struct pc_span in, struct pc_buf *out) PC_WUR;
  */
 bool dcm__json_fmt_real(double v, bool single, char *out, size_t size);
 
+/*
+ * What dcm__json_fmt_real(strtod(s)) writes for the DS text s[0..n),
+ * found without the double when the text is a plain decimal of at most 15
+ * significant digits (into `out`, at least 24 bytes); false otherwise.
+ */
+bool dcm__json_ds_plain(const char *s, size_t n, char *out, size_t size);
+
 #endif

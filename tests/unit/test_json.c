@@ -171,6 +171,68 @@ static void test_fmt_real(void **state)
 	assert_false(dcm__json_fmt_real(-INFINITY, true, s, sizeof(s)));
 }
 
+/* The DS fast path writes exactly what strtod + fmt_real write, for every
+ * text it accepts; it declines exponents, -0 and long numbers. */
+static void test_ds_plain(void **state)
+{
+	static const struct {
+		const char *in, *out; /* out NULL: declined */
+	} cases[] = {
+	    {"5", "5"},           {"+5", "5"},         {"-0500", "-500"},
+	    {"1.50", "1.5"},      {"1.", "1"},         {".5", "0.5"},
+	    {"-.25", "-0.25"},    {"0.000", "0"},      {"000", "0"},
+	    {"0.0001234", "0.0001234"},                {"0.00001234", NULL},
+	    {"338.6716", "338.6716"},                  {"-0.0", NULL},
+	    {"123456789012345", "123456789012345"},    {"1234567890123456", NULL},
+	    {"1e5", NULL},        {"", NULL},          {".", NULL},
+	    {"1.2.3", NULL},      {" 1", NULL},        {"0.100000000000000", "0.1"},
+	};
+	char got[40], want[40], text[40];
+	unsigned seed = 12345;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		bool ok = dcm__json_ds_plain(cases[i].in, strlen(cases[i].in),
+		                             got, sizeof(got));
+		if (cases[i].out == NULL) {
+			assert_false(ok);
+			continue;
+		}
+		assert_true(ok);
+		assert_string_equal(got, cases[i].out);
+	}
+	/* Random plain decimals: sign, zero padding, up to 17 digits, the
+	 * point anywhere. */
+	for (int t = 0; t < 200000; t++) {
+		size_t n = 0, digits;
+
+		seed = seed * 1103515245u + 12345u;
+		if (seed >> 30 == 1)
+			text[n++] = '-';
+		else if (seed >> 30 == 2)
+			text[n++] = '+';
+		digits = 1 + (seed >> 8) % 17;
+		size_t point = (seed >> 16) % (digits + 2);
+		for (size_t d = 0; d < digits; d++) {
+			seed = seed * 1103515245u + 12345u;
+			if (d == point)
+				text[n++] = '.';
+			/* plenty of zeros, the interesting digit */
+			text[n++] = (char)('0' + ((seed >> 12) % 3 == 0
+			                              ? 0
+			                              : (seed >> 16) % 10));
+		}
+		text[n] = '\0';
+		if (!dcm__json_ds_plain(text, n, got, sizeof(got)))
+			continue;
+		assert_true(dcm__json_fmt_real(strtod(text, NULL), false, want,
+		                               sizeof(want)));
+		if (strcmp(got, want) != 0)
+			fail_msg("DS \"%s\": fast \"%s\", strtod path \"%s\"",
+			         text, got, want);
+	}
+}
+
 /* ---- writer ------------------------------------------------------------- */
 
 static void test_write_strings(void **state)
@@ -964,6 +1026,7 @@ int main(void)
 	    cmocka_unit_test(test_base64_vectors),
 	    cmocka_unit_test(test_base64_bad),
 	    cmocka_unit_test(test_fmt_real),
+	    cmocka_unit_test(test_ds_plain),
 	    cmocka_unit_test(test_write_strings),
 	    cmocka_unit_test(test_write_pretty),
 	    cmocka_unit_test(test_write_pn),
