@@ -83,6 +83,7 @@ struct ingest_upload {
 	struct pc_err why;  /* detail of `st` */
 	struct pc_span mem; /* ingest_buffer: the bytes, in memory */
 	struct pc_buf buf;  /* write-behind buffer, then the JSON */
+	uint64_t sync_since; /* ingest__sync_generation before any write */
 	struct bulk_ctx bulk;
 	char handle[IDX_HANDLE_LEN + 1];
 };
@@ -406,7 +407,7 @@ static enum pc_status recheck(ingest *ig, struct pc_err *err)
 	/* The rows read back intact may still be only in the page cache (a
 	 * process crash, not a power loss): synced before the mark moves. */
 	if (st == PC_OK && ig->sync != NULL)
-		st = ingest__sync_wait(ig->sync, 0, err);
+		st = ingest__sync_wait(ig->sync, 0, 0, err);
 	else if (st == PC_OK && c.n > 0)
 		sync();
 	if (st == PC_OK)
@@ -490,6 +491,8 @@ ingest_upload *ingest_begin(ingest *ig, uint64_t max_size, struct pc_err *err)
 	memset(u, 0, offsetof(struct ingest_upload, bulk));
 	u->ig = ig;
 	u->max_size = max_size;
+	if (ig->sync != NULL)
+		u->sync_since = ingest__sync_generation(ig->sync);
 	pc_buf_init(&u->buf);
 	if (ingest_new_handle(u->handle, err) != PC_OK)
 		goto fail;
@@ -945,16 +948,16 @@ out:
 
 /* Makes what was committed so far durable (group mode; a no-op
  * otherwise); `seq` as for ingest__sync_wait. */
-static enum pc_status make_durable(ingest *ig, int64_t seq,
+static enum pc_status make_durable(ingest_upload *u, int64_t seq,
                                    struct ingest_result *res,
                                    struct pc_err *err)
 {
 	struct pc_err e;
 
-	if (ig->sync == NULL)
+	if (u->ig->sync == NULL)
 		return PC_OK;
 	pc_err_clear(&e);
-	if (ingest__sync_wait(ig->sync, seq, &e) == PC_OK)
+	if (ingest__sync_wait(u->ig->sync, seq, u->sync_since, &e) == PC_OK)
 		return PC_OK;
 	return refuse(res, err, INGEST_STORAGE, e.status, "%s", e.msg);
 }
@@ -996,7 +999,7 @@ again:
 	switch (outcome) {
 	case IDX_PUT_NEW:
 		*keep = true;
-		st = make_durable(ig, 0, res, err);
+		st = make_durable(u, 0, res, err);
 		if (st != PC_OK)
 			goto out;
 		break;
@@ -1006,14 +1009,14 @@ again:
 		 * it). */
 		res->duplicate = true;
 		snprintf(res->handle, sizeof(res->handle), "%s", ex.handle);
-		st = make_durable(ig, ex.seq, res, err);
+		st = make_durable(u, ex.seq, res, err);
 		if (st != PC_OK)
 			goto out;
 		break;
 	case IDX_PUT_NEED_DURABLE:
 		/* The old instance's row must never depend on unsynced
 		 * bytes: sync the new blob, then replace. */
-		st = make_durable(ig, 0, res, err);
+		st = make_durable(u, 0, res, err);
 		if (st != PC_OK)
 			goto out;
 		put.blob_durable = true;
@@ -1022,7 +1025,7 @@ again:
 		*keep = true;
 		res->replaced = true;
 		/* The old bytes go only once the new row is durable. */
-		st = make_durable(ig, 0, res, err);
+		st = make_durable(u, 0, res, err);
 		if (st != PC_OK)
 			goto out;
 		pc_err_clear(&e);
@@ -1171,7 +1174,7 @@ enum pc_status ingest_commit(ingest_upload *u, const char *expected_study,
 			goto out;
 		if (already_stored(u, sha, res, &seq)) {
 			/* Acknowledged only once durable, like a new one. */
-			st = make_durable(u->ig, seq, res, &why);
+			st = make_durable(u, seq, res, &why);
 			goto out;
 		}
 	}

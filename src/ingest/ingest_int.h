@@ -33,12 +33,17 @@ bool ingest__locate(const dcm_dataset *root, const uint32_t *path, size_t depth,
  * itself). ingest__sync_wait returns PC_OK once everything committed before
  * the call is on stable storage; `seq` > 0 names the instance the caller
  * needs, which skips the sync when an earlier one covered it already.
+ * `since` is ingest__sync_generation() from before the caller wrote its
+ * bytes: a sync that failed after that point fails the caller too, since
+ * the write-back error it reported may have been one of the caller's
+ * pages (syncfs reports each error once, to whichever sync runs next).
  */
 typedef struct ingest_sync ingest_sync;
 enum pc_status ingest__sync_create(blob_store *store, idx *index,
                                    ingest_sync **out, struct pc_err *err);
 void ingest__sync_destroy(ingest_sync *s);
-enum pc_status ingest__sync_wait(ingest_sync *s, int64_t seq,
+uint64_t ingest__sync_generation(ingest_sync *s);
+enum pc_status ingest__sync_wait(ingest_sync *s, int64_t seq, uint64_t since,
                                  struct pc_err *err);
 
 #endif

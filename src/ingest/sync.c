@@ -33,7 +33,10 @@
  * dirty on the file system and flushes once. The price: an unrelated
  * process writing heavily to the same file system makes these syncs
  * longer (then run with --sync each). Linux 5.8+ reports writeback errors
- * through syncfs, which this relies on.
+ * through syncfs, which this relies on. It reports each error once, to the
+ * next syncfs, and the pages that failed may be any upload's written before
+ * it: so a failed sync fails every upload that had begun writing when it
+ * began (ingest__sync_generation), not only those waiting for it.
  */
 #include "ingest/ingest_int.h"
 
@@ -142,7 +145,17 @@ static void lead(ingest_sync *s, uint64_t gen)
 		idx_durable_set(s->index, upto);
 }
 
-enum pc_status ingest__sync_wait(ingest_sync *s, int64_t seq,
+uint64_t ingest__sync_generation(ingest_sync *s)
+{
+	uint64_t g;
+
+	pthread_mutex_lock(&s->lock);
+	g = s->started;
+	pthread_mutex_unlock(&s->lock);
+	return g;
+}
+
+enum pc_status ingest__sync_wait(ingest_sync *s, int64_t seq, uint64_t since,
 				 struct pc_err *err)
 {
 	uint64_t target;
@@ -167,9 +180,9 @@ enum pc_status ingest__sync_wait(ingest_sync *s, int64_t seq,
 		lead(s, gen);
 		pthread_mutex_lock(&s->lock);
 	}
-	/* A failure of this sync or of a later one: the caller's bytes may
-	 * not be safe (writeback errors are reported once). */
-	if (s->failed >= target)
+	/* A failure of any sync begun since the caller started writing: its
+	 * bytes may be what failed (see ingest_int.h). */
+	if (s->failed > since)
 		st = pc_err_set(err, PC_IO, 0, "ingest: %s", s->why);
 out:
 	pthread_mutex_unlock(&s->lock);

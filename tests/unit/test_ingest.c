@@ -22,6 +22,7 @@
 #include "ingest/ingest_int.h"
 #include "tmpdir_test.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
 #include <openssl/evp.h>
@@ -482,6 +483,59 @@ static void test_duplicate_same_bytes(void **state)
 	assert_string_equal(r2.handle, r1.handle);
 	assert_string_equal(r2.sop_uid, CT_SOP);
 	assert_int_equal(count_blobs(f->store), 1);
+	free(p);
+}
+
+/* syncfs(2) failing on demand: the test binary links with
+ * -Wl,--wrap=syncfs (CMakeLists.txt), so ingest's calls land here. */
+static int syncfs_failures; /* the next this many calls fail with EIO */
+int __real_syncfs(int fd);
+int __wrap_syncfs(int fd);
+int __wrap_syncfs(int fd)
+{
+	if (syncfs_failures > 0) {
+		syncfs_failures--;
+		errno = EIO;
+		return -1;
+	}
+	return __real_syncfs(fd);
+}
+
+/*
+ * A sync that fails reports a write-back error once, and the failed pages
+ * may belong to any upload written before it: B, begun before C's sync
+ * failed and committed after, is refused although its own sync works;
+ * D, begun after, is stored.
+ */
+static void test_sync_failure_reaches_writers(void **state)
+{
+	struct fixture *f = *state;
+	struct ingest_result r;
+	struct pc_err err = {0};
+	struct pc_buf c = PC_BUF_INIT, d = PC_BUF_INIT;
+	struct edit ec = {.sop = "1.2.826.0.1.3680043.10.99.3"};
+	struct edit ed = {.sop = "1.2.826.0.1.3680043.10.99.4"};
+	size_t n;
+	uint8_t *p = slurp(PYDICOM "CT_small.dcm", &n);
+	ingest_upload *b;
+
+	variant(p, n, &ec, &c);
+	variant(p, n, &ed, &d);
+	b = begin(f->ig, 0);
+	assert_int_equal(ingest_write(b, p, n, NULL), PC_OK);
+	syncfs_failures = 1;
+	assert_int_not_equal(ingest_buffer(f->ig, c.p, c.n, NULL, &r, &err),
+	                     PC_OK);
+	assert_int_equal(r.error, INGEST_STORAGE);
+	assert_non_null(strstr(err.msg, "syncfs failed"));
+	assert_int_equal(syncfs_failures, 0);
+	memset(&err, 0, sizeof(err));
+	assert_int_not_equal(ingest_commit(b, NULL, &r, &err), PC_OK);
+	assert_int_equal(r.error, INGEST_STORAGE);
+	assert_int_equal(ingest_buffer(f->ig, d.p, d.n, NULL, &r, NULL), PC_OK);
+	assert_int_equal(r.error, INGEST_OK);
+	pc_buf_cleanup(&c);
+	pc_buf_cleanup(&d);
 	free(p);
 }
 
@@ -1472,6 +1526,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_store_and_find, setup,
 	                                    teardown),
 	    cmocka_unit_test(test_store_encodings),
+	    cmocka_unit_test_setup_teardown(test_sync_failure_reaches_writers,
+	                                    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_duplicate_same_bytes, setup,
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_duplicate_other_bytes, setup,
