@@ -39,6 +39,11 @@
 #include <unistd.h>
 
 #define INGEST_WBUF 65536 /* write-behind buffer (bytes) */
+/* Uploads up to this size are held in memory until the commit: one write
+ * to the blob, and the parse reads the memory instead of mapping the file
+ * (an mmap, a page fault per page and an munmap that flushes the other
+ * threads' TLBs, per instance). Larger ones stream through INGEST_WBUF. */
+#define INGEST_HOLD_MAX (1u << 20)
 #define INGEST_BULK_DEFAULT 1024
 #define INGEST_PATH_MAX 256 /* dcm_json_write's deepest path */
 #define INGEST_URI_MAX 8192
@@ -82,6 +87,8 @@ struct ingest_upload {
 	bool too_large;
 	struct pc_err why;  /* detail of `st` */
 	struct pc_span mem; /* ingest_buffer: the bytes, in memory */
+	struct pc_buf held; /* the bytes so far, while <= INGEST_HOLD_MAX */
+	bool spilled;       /* held went to the blob: streaming via buf */
 	struct pc_buf buf;  /* write-behind buffer, then the JSON */
 	uint64_t sync_since; /* ingest__sync_generation before any write */
 	struct bulk_ctx bulk;
@@ -494,6 +501,7 @@ ingest_upload *ingest_begin(ingest *ig, uint64_t max_size, struct pc_err *err)
 	if (ig->sync != NULL)
 		u->sync_since = ingest__sync_generation(ig->sync);
 	pc_buf_init(&u->buf);
+	pc_buf_init(&u->held);
 	if (ingest_new_handle(u->handle, err) != PC_OK)
 		goto fail;
 	u->md = EVP_MD_CTX_new();
@@ -511,19 +519,52 @@ fail:
 	return NULL;
 }
 
-static enum pc_status flush(ingest_upload *u)
+/* Writes `b` to the blob and empties it. */
+static enum pc_status write_out(ingest_upload *u, struct pc_buf *b)
 {
 	struct pc_err e;
 	enum pc_status st;
 
-	if (u->st != PC_OK || u->buf.n == 0)
+	if (u->st != PC_OK || b->n == 0)
 		return u->st;
 	pc_err_clear(&e);
-	st = blob_put_write(u->w, u->buf.p, u->buf.n, &e);
-	pc_buf_reset(&u->buf);
+	st = blob_put_write(u->w, b->p, b->n, &e);
+	b->n = 0;
 	if (st != PC_OK)
 		return upload_fail(u, st, "%s", e.msg);
 	return PC_OK;
+}
+
+/* Everything accepted goes to the blob. Held bytes stay in memory as the
+ * bytes to parse (u->mem). */
+static enum pc_status flush(ingest_upload *u)
+{
+	size_t n = u->held.n;
+
+	if (n > 0 && write_out(u, &u->held) == PC_OK)
+		u->mem = pc_span_make(u->held.p, n);
+	return write_out(u, &u->buf);
+}
+
+/* Holds `p` if the upload still fits in memory; false once it does not
+ * (then what was held has gone to the blob). */
+static bool hold(ingest_upload *u, const void *p, size_t n)
+{
+	if (u->spilled || u->mem.p != NULL)
+		return false;
+	if (n <= INGEST_HOLD_MAX - u->held.n) {
+		/* The first reserve covers most instances at once. */
+		if (u->held.p == NULL)
+			(void)pc_buf_reserve(&u->held, INGEST_WBUF);
+		pc_buf_append(&u->held, p, n);
+		if (pc_buf_status(&u->held) != PC_OK)
+			upload_fail(u, PC_NOMEM, "out of memory");
+		return true;
+	}
+	u->spilled = true;
+	(void)write_out(u, &u->held);
+	pc_buf_cleanup(&u->held);
+	return false;
 }
 
 enum pc_status ingest_write(ingest_upload *u, const void *p, size_t n,
@@ -548,6 +589,13 @@ enum pc_status ingest_write(ingest_upload *u, const void *p, size_t n,
 		goto failed;
 	}
 	u->n += n;
+	if (hold(u, p, n)) {
+		if (u->st != PC_OK)
+			goto failed;
+		return PC_OK;
+	}
+	if (u->st != PC_OK)
+		goto failed;
 	if (n < INGEST_WBUF - u->buf.n) {
 		/* The first reserve sizes the buffer once for good. */
 		if (u->buf.p == NULL)
@@ -579,6 +627,7 @@ void ingest_abort(ingest_upload *u)
 	blob_put_abort(u->w);
 	EVP_MD_CTX_free(u->md);
 	pc_buf_cleanup(&u->buf);
+	pc_buf_cleanup(&u->held);
 	pc_free(u);
 }
 
@@ -1117,11 +1166,11 @@ static bool already_stored(ingest_upload *u, const uint8_t sha[32],
 }
 
 /*
- * Steps 2-4. Where the back-end lets us read the upload before committing
- * it (the fs store does), step 3 runs first, overlapping the writeback the
- * commit then waits for, and an invalid or repeated upload is dropped
- * without ever being made durable. Otherwise the bytes are committed, read
- * back and then checked.
+ * Steps 2-4. Where the upload can be read before it is committed (held in
+ * memory, or the fs store's file mapped), step 3 runs first, overlapping
+ * the writeback the commit then waits for, and an invalid upload (with
+ * per-file syncs, a repeated one too) is dropped without ever being made
+ * durable. Otherwise the bytes are committed, read back and then checked.
  */
 enum pc_status ingest_commit(ingest_upload *u, const char *expected_study,
                              struct ingest_result *res, struct pc_err *err)
@@ -1172,7 +1221,10 @@ enum pc_status ingest_commit(ingest_upload *u, const char *expected_study,
 		st = prepare(u, data, expected_study, res, &pr, &why);
 		if (st != PC_OK)
 			goto out;
-		if (already_stored(u, sha, res, &seq)) {
+		/* Group mode leaves repeats to the put (IDX_PUT_SAME): the
+		 * new copy then costs a rename and an unlink, less than this
+		 * lookup costs every new instance. */
+		if (u->ig->sync == NULL && already_stored(u, sha, res, &seq)) {
 			/* Acknowledged only once durable, like a new one. */
 			st = make_durable(u, seq, res, &why);
 			goto out;
@@ -1249,11 +1301,12 @@ enum pc_status ingest_buffer(ingest *ig, const void *p, size_t n,
 		return pc_err_set(err, e.status != PC_OK ? e.status : PC_IO, 0,
 		                  "%s", e.msg);
 	}
+	/* The committed bytes are these: parse them in place (and do not
+	 * hold a copy). */
+	u->mem = pc_span_make(p, n);
 	if (ingest_write(u, p, n, NULL) != PC_OK) {
 		/* Sticky: the commit below reports it. */
 	}
-	/* The committed bytes are these: parse them in place. */
-	u->mem = pc_span_make(p, n);
 	return ingest_commit(u, expected_study, res, err);
 }
 

@@ -1186,12 +1186,13 @@ static void test_streamed_bytewise(void **state)
 	json_decref(m2);
 	assert_blob(f->store, r1.handle, p, n);
 
-	/* Mixed piece sizes around the 64 KiB write-behind buffer. */
+	/* Mixed piece sizes: held in memory up to 1 MiB, then written out
+	 * and streamed through the 64 KiB write-behind buffer. */
 	{
 		size_t off = 0, step = 1;
 		struct pc_buf big = PC_BUF_INIT;
 		struct edit ed = {.sop = "1.2.3.999",
-		                  .ob_size = 3 * 65536 + 123};
+		                  .ob_size = (1u << 20) + 3 * 65536 + 123};
 		struct ingest_result r3;
 
 		/* MR_small with a long OB value added. */
