@@ -125,6 +125,13 @@ struct sq_idx {
 	_Atomic int64_t last_seq;   /* newest committed instance id */
 	_Atomic int64_t mark_want;  /* durable mark to store next */
 	int64_t mark_stored;        /* durable mark as last committed */
+	/* Background checkpoints (sqlite.c, CHECKPOINTS): the writer's WAL
+	 * hook asks, `ckpt` runs them on its own connection. */
+	pthread_mutex_t clock;
+	pthread_cond_t ccond;
+	bool ckpt_wanted, ckpt_stop, ckpt_running;
+	pthread_t ckpt;
+	struct sq_conn *ckpt_conn;
 	pthread_mutex_t plock; /* guards the reader free list */
 	struct sq_conn *idle;  /* idle reader connections */
 	size_t n_readers;      /* readers opened, idle or busy */

@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define CT_CLASS "1.2.840.10008.5.1.4.1.1.2"
@@ -1623,6 +1624,20 @@ static void timing_10k(void **state)
 	}
 	t_put = now_ms() - t0;
 	check_counts(f->ix, 1000, 2000, 2000, 10000);
+	/* Checkpoints ran beside the puts (sqlite.c, CHECKPOINTS): the pages
+	 * reached the database file while it is open, and the WAL was
+	 * restarted rather than grown (at most 4000 pages before a commit
+	 * checkpoints itself, plus that commit's). */
+	{
+		char wal[160];
+		struct stat sb;
+
+		snprintf(wal, sizeof(wal), "%s-wal", f->path);
+		assert_int_equal(stat(f->path, &sb), 0);
+		assert_true(sb.st_size > 1000 * 4096);
+		assert_int_equal(stat(wal, &sb), 0);
+		assert_true(sb.st_size < 4100 * 4120);
+	}
 	fprintf(stderr, "[ timing ] 10000 puts: %.0f ms (%.2f ms each)\n",
 	        t_put, t_put / 10000);
 
