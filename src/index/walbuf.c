@@ -16,7 +16,7 @@
  *   sync, truncate, size, close, file control), so SQLite never observes
  *   the file without its own writes.
  * - It is also written as soon as a commit frame is complete: a frame
- *   header whose "database size" field (bytes 4-7, PS: sqlite.org/
+ *   header whose "database size" field (bytes 4-7, see sqlite.org/
  *   fileformat2.html#walformat) is non-zero marks a commit, and the
  *   page written next ends it. SQLite publishes a commit to readers (the
  *   wal-index in shared memory) only after the frames' writes returned,
