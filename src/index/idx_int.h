@@ -129,6 +129,7 @@ struct sq_idx {
 	 * hook asks, `ckpt` runs them on its own connection. */
 	pthread_mutex_t clock;
 	pthread_cond_t ccond;
+	pthread_mutex_t ckpt_run; /* held while either side checkpoints */
 	bool ckpt_wanted, ckpt_stop, ckpt_running;
 	pthread_t ckpt;
 	struct sq_conn *ckpt_conn;

@@ -417,9 +417,15 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
 	 * copied) would grow the WAL without end: past four times the
 	 * threshold this commit checkpoints itself, as SQLite would. */
 	if (pages >= CKPT_FORCE_PAGES) {
+		/* After the thread's checkpoint, if one runs: the two would
+		 * only find each other BUSY and the WAL would go on growing.
+		 * (The hook runs after the commit released its locks, so the
+		 * thread never waits for this writer.) */
+		pthread_mutex_lock(&s->ckpt_run);
 		(void)sqlite3_wal_checkpoint_v2(db, NULL,
 		                                SQLITE_CHECKPOINT_PASSIVE, NULL,
 		                                NULL);
+		pthread_mutex_unlock(&s->ckpt_run);
 		return SQLITE_OK;
 	}
 	if (pages >= CKPT_PAGES) {
@@ -447,9 +453,11 @@ static void *ckpt_main(void *arg)
 		/* BUSY (another checkpoint running) is fine: the next commit
 		 * asks again. Other errors would repeat with SQLite's own
 		 * checkpoint too; they show in the WAL's size, not in puts. */
+		pthread_mutex_lock(&s->ckpt_run);
 		rc = sqlite3_wal_checkpoint_v2(s->ckpt_conn->db, NULL,
 		                               SQLITE_CHECKPOINT_PASSIVE, NULL,
 		                               NULL);
+		pthread_mutex_unlock(&s->ckpt_run);
 		if (rc != SQLITE_OK && rc != SQLITE_BUSY)
 			pc_log(PC_LOG_WARN, "index: checkpoint: %s",
 			       sqlite3_errmsg(s->ckpt_conn->db));
@@ -526,6 +534,7 @@ idx *idx_sqlite_open(const char *path, struct pc_err *err)
 	pthread_cond_init(&s->gcond, NULL);
 	pthread_mutex_init(&s->clock, NULL);
 	pthread_cond_init(&s->ccond, NULL);
+	pthread_mutex_init(&s->ckpt_run, NULL);
 	s->tail = &s->queue;
 	s->path = pc_strdup(path);
 	if (s->path == NULL) {
@@ -581,6 +590,7 @@ static void sq_close(idx *ix)
 	pthread_cond_destroy(&s->gcond);
 	pthread_mutex_destroy(&s->clock);
 	pthread_cond_destroy(&s->ccond);
+	pthread_mutex_destroy(&s->ckpt_run);
 	pc_free(s->path);
 	pc_free(s);
 }
