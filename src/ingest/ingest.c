@@ -589,13 +589,11 @@ enum pc_status ingest_write(ingest_upload *u, const void *p, size_t n,
 		goto failed;
 	}
 	u->n += n;
-	if (hold(u, p, n)) {
-		if (u->st != PC_OK)
-			goto failed;
-		return PC_OK;
-	}
+	bool held = hold(u, p, n);
 	if (u->st != PC_OK)
 		goto failed;
+	if (held)
+		return PC_OK;
 	if (n < INGEST_WBUF - u->buf.n) {
 		/* The first reserve sizes the buffer once for good. */
 		if (u->buf.p == NULL)

@@ -34,7 +34,8 @@ bool ingest__locate(const dcm_dataset *root, const uint32_t *path, size_t depth,
  * the call is on stable storage; `seq` > 0 names the instance the caller
  * needs, which skips the sync when an earlier one covered it already.
  * `since` is ingest__sync_generation() from before the caller wrote its
- * bytes: a sync that failed after that point fails the caller too, since
+ * bytes (the newest sync that cannot have seen them): a sync that failed
+ * after that one fails the caller too, since
  * the write-back error it reported may have been one of the caller's
  * pages (syncfs reports each error once, to whichever sync runs next).
  */

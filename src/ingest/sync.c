@@ -149,8 +149,10 @@ uint64_t ingest__sync_generation(ingest_sync *s)
 {
 	uint64_t g;
 
+	/* A sync running now may still write the caller's first pages: it
+	 * must count as after the caller began. */
 	pthread_mutex_lock(&s->lock);
-	g = s->started;
+	g = s->running ? s->started - 1 : s->started;
 	pthread_mutex_unlock(&s->lock);
 	return g;
 }
